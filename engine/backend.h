@@ -1,0 +1,61 @@
+// Backend: the one narrow interface between the serving engine and the
+// hardware. The CPU backend is the readable reference; the CUDA backend is a
+// shared library loaded at run time (DESIGN.md) and tested against it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "engine/batch.h"
+#include "engine/model_config.h"
+#include "engine/model_weights.h"
+
+namespace switchyard::engine {
+
+struct KvCacheConfig {
+  int32_t block_size = 16;  // tokens per KV block
+  int32_t num_blocks = 0;   // 0: as many as `memory_bytes` holds
+  int64_t memory_bytes = int64_t{512} << 20;
+
+  absl::Status Validate() const;
+  // Bytes one block takes for `config` (K and V, every layer, float32).
+  static int64_t BlockBytes(const ModelConfig& config, int32_t block_size);
+};
+
+struct MemoryReport {
+  int64_t weight_bytes = 0;
+  int64_t kv_cache_bytes = 0;
+  int64_t workspace_bytes = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  virtual std::string_view name() const = 0;
+  // Takes the model's weights (kept, or uploaded and released) and allocates
+  // the paged KV cache.
+  virtual absl::Status Load(std::unique_ptr<ModelWeights> weights, const KvCacheConfig& kv) = 0;
+  // Runs one step over the flat batch. A malformed batch (token outside the
+  // vocabulary, block table too short, block id out of range, position past
+  // the context length) is INVALID_ARGUMENT and changes nothing.
+  virtual absl::StatusOr<ForwardResult> Forward(const Batch& batch) = 0;
+
+  virtual const ModelConfig& config() const = 0;
+  virtual int32_t num_kv_blocks() const = 0;
+  virtual int32_t kv_block_size() const = 0;
+  virtual MemoryReport memory() const = 0;
+};
+
+// "cpu", "cuda" or "auto" (CUDA when its library loads and finds a device,
+// otherwise the CPU, with a log line saying why).
+absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(std::string_view name);
+
+// Checks a batch against a model and a KV cache; shared by every backend.
+absl::Status ValidateBatch(const Batch& batch, const ModelConfig& config, int32_t num_blocks, int32_t block_size);
+
+}  // namespace switchyard::engine

@@ -1,0 +1,39 @@
+// CpuBackend: the reference implementation of Backend, float32 activations,
+// F32 or BF16 weights, a paged float32 KV cache, both cores via OpenMP.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "engine/backend.h"
+#include "engine/cpu/moe.h"
+#include "engine/host_tensor.h"
+
+namespace switchyard::engine {
+
+class CpuBackend : public Backend {
+ public:
+  std::string_view name() const override { return "cpu"; }
+  absl::Status Load(std::unique_ptr<ModelWeights> weights, const KvCacheConfig& kv) override;
+  absl::StatusOr<ForwardResult> Forward(const Batch& batch) override;
+
+  const ModelConfig& config() const override { return weights_->config; }
+  int32_t num_kv_blocks() const override { return num_blocks_; }
+  int32_t kv_block_size() const override { return block_size_; }
+  MemoryReport memory() const override;
+
+ private:
+  void Attention(int layer, const Batch& batch, const std::vector<int32_t>& positions);
+  void FeedForward(int layer, int32_t num_tokens, int32_t* expert_counts);
+
+  std::unique_ptr<ModelWeights> weights_;
+  int32_t block_size_ = 0;
+  int32_t num_blocks_ = 0;
+  std::vector<HostTensor> k_cache_, v_cache_;  // per layer [blocks, block_size, kv_heads, head_dim]
+
+  // Step buffers, reused: residual stream, normed input, q/k/v, attention output.
+  std::vector<float> x_, h_, q_, k_, v_, attn_, mlp_out_, scratch_;
+  cpu::MoeWorkspace moe_ws_;
+};
+
+}  // namespace switchyard::engine

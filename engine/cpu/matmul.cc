@@ -1,0 +1,132 @@
+#include "engine/cpu/matmul.h"
+
+#include <cblas.h>
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace switchyard::engine::cpu {
+namespace {
+
+// Below this many rows the product is bound by reading W, so W is streamed
+// once through registers; above it, a blocked sgemm is faster.
+constexpr int64_t kSgemmMinRows = 16;
+
+inline __m256 Load8(const float* p) { return _mm256_loadu_ps(p); }
+inline __m256 Load8(const uint16_t* p) {
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+inline float ToFloat(float v) { return v; }
+inline float ToFloat(uint16_t v) { return BF16ToFloat(v); }
+
+inline float HorizontalSum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// R rows of A against NW rows of W: R·NW independent FMA chains, W read once.
+template <int R, int NW, typename T>
+void DotBlock(const float* a, int64_t lda, const T* w, int64_t k, float* c, int64_t ldc) {
+  __m256 acc[R][NW];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < NW; ++j) acc[r][j] = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= k; i += 8) {
+    __m256 wv[NW];
+    for (int j = 0; j < NW; ++j) wv[j] = Load8(w + j * k + i);
+    for (int r = 0; r < R; ++r) {
+      const __m256 av = Load8(a + r * lda + i);
+      for (int j = 0; j < NW; ++j) acc[r][j] = _mm256_fmadd_ps(av, wv[j], acc[r][j]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int j = 0; j < NW; ++j) {
+      float s = HorizontalSum(acc[r][j]);
+      for (int64_t t = i; t < k; ++t) s += a[r * lda + t] * ToFloat(w[j * k + t]);
+      c[r * ldc + j] = s;
+    }
+  }
+}
+
+template <int R, typename T>
+void RowsTimesColumns(const float* a, int64_t lda, const T* w, int64_t k, int64_t n_begin, int64_t n_end, float* c,
+                      int64_t ldc) {
+  // A single row has no reuse of W across rows, so it takes 4 W rows at a
+  // time to keep 4 FMA chains in flight.
+  constexpr int NW = R == 1 ? 4 : 2;
+  int64_t n = n_begin;
+  for (; n + NW <= n_end; n += NW) DotBlock<R, NW>(a, lda, w + n * k, k, c + n, ldc);
+  for (; n < n_end; ++n) DotBlock<R, 1>(a, lda, w + n * k, k, c + n, ldc);
+}
+
+template <typename T>
+void StreamW(const float* a, int64_t lda, int64_t m, const T* w, int64_t k, int64_t n_begin, int64_t n_end, float* c,
+             int64_t ldc) {
+  int64_t r = 0;
+  for (; r + 4 <= m; r += 4) RowsTimesColumns<4>(a + r * lda, lda, w, k, n_begin, n_end, c + r * ldc, ldc);
+  switch (m - r) {
+    case 3: RowsTimesColumns<3>(a + r * lda, lda, w, k, n_begin, n_end, c + r * ldc, ldc); break;
+    case 2: RowsTimesColumns<2>(a + r * lda, lda, w, k, n_begin, n_end, c + r * ldc, ldc); break;
+    case 1: RowsTimesColumns<1>(a + r * lda, lda, w, k, n_begin, n_end, c + r * ldc, ldc); break;
+    default: break;
+  }
+}
+
+void Sgemm(const float* a, int64_t lda, int64_t m, const float* w, int64_t k, int64_t n, float* c, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, lda, w, k, 0.0f, c, ldc);
+}
+
+}  // namespace
+
+WeightView WeightView::Of(const HostTensor& t) {
+  return WeightView{t.data(), t.dtype(), t.dim(0), t.numel() / std::max<int64_t>(t.dim(0), 1)};
+}
+
+WeightView WeightView::Slice(const HostTensor& stacked, int64_t e) {
+  const int64_t rows = stacked.dim(1), cols = stacked.dim(2);
+  const auto* base = static_cast<const char*>(stacked.data());
+  return WeightView{base + e * rows * cols * DTypeSize(stacked.dtype()), stacked.dtype(), rows, cols};
+}
+
+void MatMulColumns(const float* a, int64_t lda, int64_t m, const WeightView& w, int64_t n_begin, int64_t n_end,
+                   float* c, int64_t ldc) {
+  if (m <= 0 || n_end <= n_begin) return;
+  const int64_t k = w.cols;
+  if (m < kSgemmMinRows) {
+    if (w.dtype == DType::kBF16) {
+      StreamW(a, lda, m, static_cast<const uint16_t*>(w.data), k, n_begin, n_end, c, ldc);
+    } else {
+      StreamW(a, lda, m, static_cast<const float*>(w.data), k, n_begin, n_end, c, ldc);
+    }
+    return;
+  }
+  if (w.dtype == DType::kF32) {
+    Sgemm(a, lda, m, static_cast<const float*>(w.data) + n_begin * k, k, n_end - n_begin, c + n_begin, ldc);
+    return;
+  }
+  // BF16 and many rows: widen one tile of W at a time and reuse it m times.
+  thread_local std::vector<float> tile;
+  const auto* wb = static_cast<const uint16_t*>(w.data);
+  for (int64_t n0 = n_begin; n0 < n_end; n0 += kColumnTile) {
+    const int64_t n1 = std::min(n_end, n0 + kColumnTile);
+    tile.resize((n1 - n0) * k);
+    ConvertToFloat(DType::kBF16, wb + n0 * k, tile.data(), tile.size());
+    Sgemm(a, lda, m, tile.data(), k, n1 - n0, c + n0, ldc);
+  }
+}
+
+void MatMul(const float* a, int64_t m, const WeightView& w, float* c) {
+  const int64_t tiles = (w.rows + kColumnTile - 1) / kColumnTile;
+#pragma omp parallel for schedule(static) if (tiles > 1)
+  for (int64_t t = 0; t < tiles; ++t) {
+    const int64_t n0 = t * kColumnTile;
+    MatMulColumns(a, w.cols, m, w, n0, std::min(w.rows, n0 + kColumnTile), c, w.rows);
+  }
+}
+
+}  // namespace switchyard::engine::cpu

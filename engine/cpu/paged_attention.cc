@@ -1,0 +1,87 @@
+#include "engine/cpu/paged_attention.h"
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace switchyard::engine::cpu {
+namespace {
+
+// Flat token index -> (sequence, position), the per-token view of a batch.
+struct TokenPlace {
+  int32_t seq;
+  int32_t pos;
+};
+
+std::vector<TokenPlace> PlaceTokens(const Batch& batch) {
+  std::vector<TokenPlace> places;
+  places.reserve(batch.token_ids.size());
+  for (int32_t s = 0; s < static_cast<int32_t>(batch.sequences.size()); ++s) {
+    const SequenceSlice& seq = batch.sequences[s];
+    for (int32_t i = 0; i < seq.num_tokens; ++i) places.push_back({s, seq.num_cached + i});
+  }
+  return places;
+}
+
+inline int64_t SlotOffset(const KvLayerView& c, const SequenceSlice& seq, int32_t pos) {
+  const int64_t block = seq.block_table[pos / c.block_size];
+  return (block * c.block_size + pos % c.block_size) * c.num_kv_heads * c.head_dim;
+}
+
+}  // namespace
+
+void WriteKv(const KvLayerView& cache, const Batch& batch, const float* k, const float* v) {
+  const std::vector<TokenPlace> places = PlaceTokens(batch);
+  const int64_t row = int64_t{cache.num_kv_heads} * cache.head_dim;
+  for (size_t t = 0; t < places.size(); ++t) {
+    const int64_t off = SlotOffset(cache, batch.sequences[places[t].seq], places[t].pos);
+    std::memcpy(cache.k + off, k + t * row, row * sizeof(float));
+    std::memcpy(cache.v + off, v + t * row, row * sizeof(float));
+  }
+}
+
+void PagedAttention(const KvLayerView& cache, const Batch& batch, const float* q, int32_t num_heads, float scale,
+                    float* out) {
+  const std::vector<TokenPlace> places = PlaceTokens(batch);
+  const int32_t d = cache.head_dim;
+  const int32_t group = num_heads / cache.num_kv_heads;
+  const int64_t work = static_cast<int64_t>(places.size()) * num_heads;
+#pragma omp parallel
+  {
+    std::vector<float> scores;
+    std::vector<float> acc(d);
+#pragma omp for schedule(dynamic, 4)
+    for (int64_t item = 0; item < work; ++item) {
+      const int64_t t = item / num_heads;
+      const int32_t h = static_cast<int32_t>(item % num_heads);
+      const int32_t kvh = h / group;
+      const SequenceSlice& seq = batch.sequences[places[t].seq];
+      const int32_t len = places[t].pos + 1;  // causal: positions [0, pos]
+      const float* qh = q + (t * num_heads + h) * d;
+      scores.resize(len);
+      float max_score = -INFINITY;
+      for (int32_t p = 0; p < len; ++p) {
+        const float* kp = cache.k + SlotOffset(cache, seq, p) + kvh * d;
+        float s = 0.f;
+        for (int32_t i = 0; i < d; ++i) s += qh[i] * kp[i];
+        scores[p] = s * scale;
+        max_score = std::max(max_score, scores[p]);
+      }
+      float denom = 0.f;
+      for (int32_t p = 0; p < len; ++p) {
+        scores[p] = std::exp(scores[p] - max_score);
+        denom += scores[p];
+      }
+      std::fill(acc.begin(), acc.end(), 0.f);
+      for (int32_t p = 0; p < len; ++p) {
+        const float* vp = cache.v + SlotOffset(cache, seq, p) + kvh * d;
+        const float w = scores[p];
+        for (int32_t i = 0; i < d; ++i) acc[i] += w * vp[i];
+      }
+      float* o = out + (t * num_heads + h) * d;
+      for (int32_t i = 0; i < d; ++i) o[i] = acc[i] / denom;
+    }
+  }
+}
+
+}  // namespace switchyard::engine::cpu

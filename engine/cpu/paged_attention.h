@@ -1,0 +1,30 @@
+// Causal attention over the paged KV cache, for a flat batch that mixes
+// prefill chunks and decode tokens of many sequences.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/batch.h"
+
+namespace switchyard::engine::cpu {
+
+// One layer's cache: K and V each [num_blocks, block_size, num_kv_heads, head_dim].
+struct KvLayerView {
+  float* k = nullptr;
+  float* v = nullptr;
+  int32_t block_size = 0;
+  int32_t num_kv_heads = 0;
+  int32_t head_dim = 0;
+};
+
+// Stores the step's k and v ([tokens, num_kv_heads·head_dim]) at each token's
+// position in its sequence's blocks.
+void WriteKv(const KvLayerView& cache, const Batch& batch, const float* k, const float* v);
+
+// out[t, h] = softmax(q[t, h] · K[0..p]ᵀ · scale) · V[0..p], with p the
+// position of token t in its sequence and K/V from head h / (heads per kv
+// head) (grouped-query attention). q and out: [tokens, num_heads·head_dim].
+void PagedAttention(const KvLayerView& cache, const Batch& batch, const float* q, int32_t num_heads, float scale,
+                    float* out);
+
+}  // namespace switchyard::engine::cpu

@@ -1,0 +1,97 @@
+// switchyard: the command-line entry point. Flags are parsed here, and only
+// here, then mapped into each module's config struct.
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/str_cat.h"
+#include "engine/model_loader.h"
+#include "server/generate_command.h"
+
+ABSL_FLAG(std::string, model, "", "Model directory (config.json, *.safetensors, tokenizer.json). Default: the built-in demo model.");
+ABSL_FLAG(std::string, load_format, "safetensors",
+          "safetensors: the checkpoint in --model; dummy: random weights shaped by --model's config.json.");
+ABSL_FLAG(std::string, backend, "auto", "cpu, cuda, or auto (cuda when its library and a GPU are present).");
+ABSL_FLAG(int32_t, kv_block_size, 16, "Tokens per paged KV-cache block.");
+ABSL_FLAG(int64_t, kv_cache_mb, 512, "Memory for the KV cache, in MiB.");
+ABSL_FLAG(std::string, prompt_ids, "", "Prompt as comma-separated token ids, e.g. 1,415,2934.");
+ABSL_FLAG(int32_t, max_tokens, 32, "Maximum number of tokens to generate (>= 1).");
+ABSL_FLAG(float, temperature, 0.0f, "Sampling temperature; 0 = greedy.");
+ABSL_FLAG(int32_t, top_k, 0, "Keep only the k most likely tokens; 0 = off.");
+ABSL_FLAG(float, top_p, 1.0f, "Nucleus sampling: keep the smallest set with this much probability; 1 = off.");
+ABSL_FLAG(float, min_p, 0.0f, "Drop tokens below min_p times the top probability; 0 = off.");
+ABSL_FLAG(float, repetition_penalty, 1.0f, "Penalise tokens already in prompt or output (> 0; 1 = off).");
+ABSL_FLAG(float, presence_penalty, 0.0f, "Subtract from the logit of every token already generated ([-2, 2]).");
+ABSL_FLAG(float, frequency_penalty, 0.0f, "Subtract per occurrence in the generated text ([-2, 2]).");
+ABSL_FLAG(std::optional<uint64_t>, seed, std::nullopt, "Seed that makes sampling reproducible.");
+ABSL_FLAG(std::string, stop_token_ids, "", "Comma-separated token ids that end generation.");
+ABSL_FLAG(bool, ignore_eos, false, "Keep generating past the model's end-of-sequence token.");
+ABSL_FLAG(int32_t, logprobs, 0, "Return this many top logprobs per generated token ([0, 20]).");
+ABSL_FLAG(bool, json, false, "Print token ids, finish reason and logprobs as one JSON object.");
+
+namespace {
+
+constexpr const char* kUsage =
+    "Switchyard, an inference engine for Mixture-of-Experts language models.\n\n"
+    "usage: switchyard <command> [flags]\n\n"
+    "commands:\n"
+    "  generate   offline generation for one prompt\n\n"
+    "Run 'switchyard --help' for every flag.";
+
+int Fail(const std::string& message) {
+  std::cerr << "switchyard: " << message << "\n";
+  return 2;
+}
+
+absl::StatusOr<switchyard::server::GenerateCommandConfig> GenerateConfigFromFlags() {
+  using switchyard::server::ParseIdList;
+  switchyard::server::GenerateCommandConfig c;
+  c.model.path = absl::GetFlag(FLAGS_model).empty() ? switchyard::engine::DemoModelDir() : absl::GetFlag(FLAGS_model);
+  auto format = switchyard::engine::ParseLoadFormat(absl::GetFlag(FLAGS_load_format));
+  if (!format.ok()) return format.status();
+  c.model.format = *format;
+  c.backend = absl::GetFlag(FLAGS_backend);
+  c.kv_cache.block_size = absl::GetFlag(FLAGS_kv_block_size);
+  c.kv_cache.memory_bytes = absl::GetFlag(FLAGS_kv_cache_mb) << 20;
+  auto prompt = ParseIdList(absl::GetFlag(FLAGS_prompt_ids), "prompt_ids");
+  if (!prompt.ok()) return prompt.status();
+  c.prompt_ids = *prompt;
+  auto stops = ParseIdList(absl::GetFlag(FLAGS_stop_token_ids), "stop_token_ids");
+  if (!stops.ok()) return stops.status();
+  auto& s = c.sampling;
+  s.stop_token_ids = *stops;
+  s.max_tokens = absl::GetFlag(FLAGS_max_tokens);
+  s.temperature = absl::GetFlag(FLAGS_temperature);
+  s.top_k = absl::GetFlag(FLAGS_top_k);
+  s.top_p = absl::GetFlag(FLAGS_top_p);
+  s.min_p = absl::GetFlag(FLAGS_min_p);
+  s.repetition_penalty = absl::GetFlag(FLAGS_repetition_penalty);
+  s.presence_penalty = absl::GetFlag(FLAGS_presence_penalty);
+  s.frequency_penalty = absl::GetFlag(FLAGS_frequency_penalty);
+  s.seed = absl::GetFlag(FLAGS_seed);
+  s.ignore_eos = absl::GetFlag(FLAGS_ignore_eos);
+  s.logprobs = absl::GetFlag(FLAGS_logprobs);
+  c.json = absl::GetFlag(FLAGS_json);
+  return c;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(kUsage);
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (args.size() != 2) return Fail(absl::StrCat("expected one command\n", kUsage));
+  const std::string command = args[1];
+  if (command == "generate") {
+    auto config = GenerateConfigFromFlags();
+    if (!config.ok()) return Fail(config.status().ToString());
+    if (absl::Status st = switchyard::server::RunGenerate(*config, std::cout); !st.ok()) return Fail(st.ToString());
+    return 0;
+  }
+  return Fail(absl::StrCat("unknown command '", command, "'\n", kUsage));
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what a bare Debian 12 machine lacks to build and test Switchyard,
+# then configures and builds it in ./build. Idempotent: packages already
+# present are not touched and the build is incremental.
+#
+#   tools/setup.sh              packages + build
+#   tools/setup.sh --fixtures   also the pinned Python packages that
+#                               tools/make_fixtures.py needs (large: torch)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBIAN_PACKAGES=(
+  build-essential cmake ninja-build pkg-config python3
+  libabsl-dev nlohmann-json3-dev libspdlog-dev libonig-dev
+  libopenblas-openmp-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler prometheus-cpp-dev
+)
+
+missing=()
+for p in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [[ "${1:-}" == "--fixtures" ]]; then
+  python3 -m pip install --quiet -r tools/requirements.txt
+fi
+
+BUILD_DIR=${BUILD_DIR:-build}
+if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
+fi
+cmake --build "$BUILD_DIR" --parallel "$(nproc)"

@@ -78,7 +78,8 @@ BENCHMARK(BM_OlmoeMoeLayer)
     ->ArgNames({"bits", "tokens"})
     ->ArgsProduct({{16, 32}, {1, 4, 16}})
     ->Unit(benchmark::kMillisecond)
-    ->MinTime(1.0);
+    ->MinTime(1.0)
+    ->UseRealTime();
 
 // Weight bytes one decode step of one sequence reads: every dense matrix, the
 // experts the step routed to, one embedding row.
@@ -136,11 +137,13 @@ void BM_DecodeStep(benchmark::State& state, engine::ModelSource source) {
 }
 BENCHMARK_CAPTURE(BM_DecodeStep, fixture_mixtral,
                   engine::ModelSource{SWITCHYARD_SOURCE_DIR "/tests/fixtures/mixtral"})
-    ->Unit(benchmark::kMicrosecond);
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_DecodeStep, dummy_olmoe_2layer_bf16,
                   engine::ModelSource{SWITCHYARD_SOURCE_DIR "/bench/configs/olmoe_layer.json", engine::LoadFormat::kDummy})
     ->Unit(benchmark::kMillisecond)
-    ->MinTime(1.0);
+    ->MinTime(1.0)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace switchyard::bench

@@ -1,0 +1,49 @@
+#include "engine/sampling_params.h"
+
+#include <cmath>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "engine/status_macros.h"
+
+namespace switchyard::engine {
+namespace {
+
+template <typename T>
+absl::Status Check(bool ok, absl::string_view field, T value, absl::string_view range) {
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, " must be in ", range, ", got ", value));
+}
+
+// The comparisons below are written so that NaN fails them; std::isfinite is
+// added where the range is open towards infinity.
+bool Within(float v, float lo, float hi) { return v >= lo && v <= hi; }
+
+}  // namespace
+
+absl::Status SamplingParams::Validate(int32_t vocab_size) const {
+  RETURN_IF_ERROR(Check(std::isfinite(temperature) && temperature >= 0, "temperature",
+                        temperature, "[0, inf) (0 = greedy)"));
+  RETURN_IF_ERROR(Check(top_k >= 0, "top_k", top_k, "[0, inf) (0 = off)"));
+  RETURN_IF_ERROR(Check(top_p > 0 && top_p <= 1, "top_p", top_p, "(0, 1]"));
+  RETURN_IF_ERROR(Check(Within(min_p, 0, 1), "min_p", min_p, "[0, 1]"));
+  RETURN_IF_ERROR(Check(std::isfinite(repetition_penalty) && repetition_penalty > 0,
+                        "repetition_penalty", repetition_penalty, "(0, inf)"));
+  RETURN_IF_ERROR(Check(Within(presence_penalty, -2, 2), "presence_penalty",
+                        presence_penalty, "[-2, 2]"));
+  RETURN_IF_ERROR(Check(Within(frequency_penalty, -2, 2), "frequency_penalty",
+                        frequency_penalty, "[-2, 2]"));
+  RETURN_IF_ERROR(Check(max_tokens >= 1, "max_tokens", max_tokens, "[1, inf)"));
+  RETURN_IF_ERROR(Check(logprobs >= 0 && logprobs <= 20, "logprobs", logprobs, "[0, 20]"));
+  const std::string range = absl::StrCat("[0, ", vocab_size, ")");
+  for (size_t i = 0; i < stop_token_ids.size(); ++i) {
+    const int32_t id = stop_token_ids[i];
+    RETURN_IF_ERROR(Check(id >= 0 && id < vocab_size, absl::StrCat("stop_token_ids[", i, "]"),
+                          id, range));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace switchyard::engine

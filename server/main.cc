@@ -43,6 +43,18 @@ constexpr const char* kUsage =
     "  generate   offline generation for one prompt\n\n"
     "Run 'switchyard --help' for every flag.";
 
+// absl spells flags with underscores; accept the dashed spelling users of
+// other servers type (--max-tokens) by rewriting the name part of each flag.
+void AcceptDashedFlags(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    char* a = argv[i];
+    if (a[0] != '-' || a[1] != '-') continue;
+    for (char* c = a + 2; *c != '\0' && *c != '='; ++c) {
+      if (*c == '-') *c = '_';
+    }
+  }
+}
+
 int Fail(const std::string& message) {
   std::cerr << "switchyard: " << message << "\n";
   return 2;
@@ -84,6 +96,7 @@ absl::StatusOr<switchyard::server::GenerateCommandConfig> GenerateConfigFromFlag
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
+  AcceptDashedFlags(argc, argv);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) return Fail(absl::StrCat("expected one command\n", kUsage));
   const std::string command = args[1];

@@ -1,0 +1,115 @@
+#include "scheduler/engine_loop.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "engine/status_macros.h"
+
+namespace switchyard::scheduler {
+
+absl::StatusOr<std::unique_ptr<EngineLoop>> EngineLoop::Create(engine::Backend& backend, const SchedulerConfig& config,
+                                                               Clock clock) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Scheduler> scheduler,
+                   Scheduler::Create(config, {backend.num_kv_blocks(), backend.kv_block_size()},
+                                     backend.config().max_position_embeddings, std::move(clock)));
+  return std::unique_ptr<EngineLoop>(new EngineLoop(backend, std::move(scheduler)));
+}
+
+EngineLoop::EngineLoop(engine::Backend& backend, std::unique_ptr<Scheduler> scheduler)
+    : backend_(backend), scheduler_(std::move(scheduler)) {
+  const auto& c = backend.config();
+  const size_t counts = static_cast<size_t>(c.num_layers) * c.num_experts;
+  last_expert_tokens_.assign(counts, 0);
+  total_expert_tokens_.assign(counts, 0);
+}
+
+absl::Status EngineLoop::Submit(EngineRequest request) {
+  const int32_t vocab = backend_.config().vocab_size;
+  RETURN_IF_ERROR(request.sampling.Validate(vocab));
+  // A bad token would fail the whole step's Forward, every request with it.
+  for (int32_t t : request.prompt_ids) {
+    if (t < 0 || t >= vocab) {
+      return absl::InvalidArgumentError(absl::StrCat("prompt token ", t, " is outside the vocabulary [0, ", vocab, ")"));
+    }
+  }
+  // The sampler reads the prompt now (for the repetition penalty); the
+  // scheduler keeps it from here on.
+  engine::Sampler sampler(request.sampling, request.prompt_ids);
+  RETURN_IF_ERROR(
+      scheduler_->Submit({request.id, std::move(request.prompt_ids), request.sampling.max_tokens, request.deadline}));
+  const RequestId id = request.id;
+  live_.emplace(id, std::make_unique<Live>(Live{std::move(request), std::move(sampler), {}}));
+  return absl::OkStatus();
+}
+
+// The order GenerateAlone checks them in, so that a request ends the same way
+// alone and batched.
+std::optional<FinishReason> EngineLoop::StopReason(const Live& live, int32_t token) const {
+  const engine::SamplingParams& p = live.request.sampling;
+  if (std::find(p.stop_token_ids.begin(), p.stop_token_ids.end(), token) != p.stop_token_ids.end()) {
+    return FinishReason::kStopToken;
+  }
+  const auto& eos = backend_.config().eos_token_ids;
+  if (!p.ignore_eos && std::find(eos.begin(), eos.end(), token) != eos.end()) return FinishReason::kEos;
+  if (live.request.stop_strings && live.request.stop_strings(live.generated)) return FinishReason::kStopString;
+  if (static_cast<int32_t>(live.generated.size()) >= p.max_tokens) return FinishReason::kLength;
+  return std::nullopt;
+}
+
+absl::StatusOr<bool> EngineLoop::Step() {
+  const StepPlan plan = scheduler_->Step();
+  // Callbacks run last, once the scheduler is consistent again, because they
+  // may call back into Submit or Cancel; ended requests stay alive until then.
+  std::vector<std::unique_ptr<Live>> ended;
+  std::vector<std::pair<const Live*, RequestOutput>> outputs;
+  auto end = [&](decltype(live_)::iterator it) {
+    ended.push_back(std::move(it->second));
+    live_.erase(it);
+    return ended.back().get();
+  };
+  for (const AbortedRequest& a : plan.aborted) {
+    outputs.push_back({end(live_.find(a.id)), {a.id, std::nullopt, a.reason}});
+  }
+  if (!plan.empty()) {
+    BuildBatch(plan, batch_);
+    ASSIGN_OR_RETURN(engine::ForwardResult result, backend_.Forward(batch_));
+    ++num_steps_;
+    last_expert_tokens_ = std::move(result.expert_tokens);
+    for (size_t i = 0; i < last_expert_tokens_.size(); ++i) total_expert_tokens_[i] += last_expert_tokens_[i];
+
+    std::vector<SampledToken> sampled;
+    sampled.reserve(plan.chunks.size());
+    const size_t vocab = result.vocab_size;
+    size_t row = 0;
+    for (const ScheduledChunk& chunk : plan.chunks) {
+      if (!chunk.samples) continue;
+      auto it = live_.find(chunk.seq->id);
+      Live& live = *it->second;
+      engine::SampleResult s = live.sampler.Sample(absl::MakeConstSpan(result.logits.data() + row * vocab, vocab));
+      ++row;
+      live.sampler.Accept(s.token);
+      live.generated.push_back(s.token);
+      ++num_generated_tokens_;
+      const std::optional<FinishReason> finish = StopReason(live, s.token);
+      sampled.push_back({s.token, finish.has_value()});
+      outputs.push_back({finish ? end(it) : &live, {chunk.seq->id, std::move(s), finish}});
+    }
+    scheduler_->Update(plan, sampled);
+  }
+  for (const auto& [live, output] : outputs) {
+    if (live->request.on_output) live->request.on_output(output);
+  }
+  return !plan.empty() || !plan.aborted.empty();
+}
+
+absl::Status EngineLoop::RunUntilIdle() {
+  while (!idle()) {
+    ASSIGN_OR_RETURN(bool worked, Step());
+    // Work left but none planned would be a scheduler bug (Submit admits only
+    // requests that fit an empty cache); fail instead of spinning.
+    if (!worked) return absl::InternalError("the scheduler has live requests but planned no work");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace switchyard::scheduler

@@ -1,0 +1,96 @@
+// The serving engine's loop: Scheduler::Step() plans a batch, the Backend runs
+// it, each request's Sampler picks its token, the stop conditions are checked,
+// the scheduler records the outcome, and each request's callback hears of it.
+// Synchronous: Step() runs one iteration and RunUntilIdle() drains the work;
+// a server runs them on a thread of its own (all calls from that thread).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "engine/backend.h"
+#include "engine/sampler.h"
+#include "engine/sampling_params.h"
+#include "scheduler/scheduler.h"
+
+namespace switchyard::scheduler {
+
+// What a request's callback receives: a token, an end, or both (the last
+// token and its finish reason come together; a cancelled or expired request
+// gets only the reason).
+struct RequestOutput {
+  RequestId id = 0;
+  std::optional<engine::SampleResult> token;
+  std::optional<FinishReason> finish;
+};
+using OutputCallback = std::function<void(const RequestOutput&)>;
+
+// The stop-string hook: given the tokens generated so far (the newest last),
+// says whether their text now contains one of the request's stop strings. A
+// server builds it from the model's detokenizer; requests without stop
+// strings leave it empty.
+using StopStringMatcher = std::function<bool(absl::Span<const int32_t> generated)>;
+
+struct EngineRequest {
+  RequestId id = 0;
+  std::vector<int32_t> prompt_ids;
+  engine::SamplingParams sampling;  // max_tokens, stop ids and ignore_eos included
+  absl::Time deadline = absl::InfiniteFuture();
+  StopStringMatcher stop_strings;
+  OutputCallback on_output;  // called on the loop's thread; may Cancel or Submit
+};
+
+class EngineLoop {
+ public:
+  // `backend` must be loaded and outlive the loop; the KV cache's shape and
+  // the context length come from it.
+  static absl::StatusOr<std::unique_ptr<EngineLoop>> Create(engine::Backend& backend, const SchedulerConfig& config,
+                                                            Clock clock = nullptr);
+
+  // Scheduler::Submit's errors, plus INVALID_ARGUMENT for bad sampling
+  // parameters or a prompt token outside the vocabulary.
+  absl::Status Submit(EngineRequest request);
+  absl::Status Cancel(RequestId id) { return scheduler_->Cancel(id); }
+
+  // One iteration. False when there was nothing to do. A backend error is
+  // returned as is and leaves the loop unusable.
+  absl::StatusOr<bool> Step();
+  absl::Status RunUntilIdle();
+
+  bool idle() const { return scheduler_->idle(); }
+  const Scheduler& scheduler() const { return *scheduler_; }
+  // [num_layers * num_experts] tokens routed to each expert: in the last step,
+  // and summed over every step so far (for metrics).
+  absl::Span<const int32_t> last_step_expert_tokens() const { return last_expert_tokens_; }
+  absl::Span<const int64_t> total_expert_tokens() const { return total_expert_tokens_; }
+  int64_t num_steps() const { return num_steps_; }
+  int64_t num_generated_tokens() const { return num_generated_tokens_; }
+
+ private:
+  struct Live {
+    EngineRequest request;  // its prompt moved to the scheduler
+    engine::Sampler sampler;
+    std::vector<int32_t> generated;
+  };
+
+  EngineLoop(engine::Backend& backend, std::unique_ptr<Scheduler> scheduler);
+  std::optional<FinishReason> StopReason(const Live& live, int32_t token) const;
+
+  engine::Backend& backend_;
+  std::unique_ptr<Scheduler> scheduler_;
+  absl::flat_hash_map<RequestId, std::unique_ptr<Live>> live_;
+  engine::Batch batch_;  // reused across steps
+  std::vector<int32_t> last_expert_tokens_;
+  std::vector<int64_t> total_expert_tokens_;
+  int64_t num_steps_ = 0;
+  int64_t num_generated_tokens_ = 0;
+};
+
+}  // namespace switchyard::scheduler

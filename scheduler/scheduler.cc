@@ -1,0 +1,229 @@
+#include "scheduler/scheduler.h"
+
+#include <algorithm>
+#include <cassert>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+
+namespace switchyard::scheduler {
+
+absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(const SchedulerConfig& config, KvCacheShape kv,
+                                                             int32_t max_model_len, Clock clock) {
+  if (absl::Status s = config.Validate(); !s.ok()) return s;
+  if (kv.num_blocks < 1 || kv.block_size < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("KV cache of ", kv.num_blocks, " blocks of ", kv.block_size,
+                                                   " tokens; both must be >= 1"));
+  }
+  if (max_model_len < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("max_model_len is ", max_model_len, "; must be >= 1"));
+  }
+  if (!clock) clock = [] { return absl::Now(); };
+  return std::unique_ptr<Scheduler>(new Scheduler(config, kv, max_model_len, std::move(clock)));
+}
+
+Scheduler::Scheduler(const SchedulerConfig& config, KvCacheShape kv, int32_t max_model_len, Clock clock)
+    : config_(config), blocks_(kv), max_model_len_(max_model_len), clock_(std::move(clock)) {
+  running_.reserve(config.max_num_seqs);
+}
+
+absl::Status Scheduler::Submit(SequenceRequest request) {
+  const int64_t prompt = static_cast<int64_t>(request.prompt_ids.size());
+  if (prompt == 0) return absl::InvalidArgumentError("prompt is empty");
+  if (request.max_tokens < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("max_tokens is ", request.max_tokens, "; must be >= 1"));
+  }
+  if (live_.contains(request.id)) {
+    return absl::AlreadyExistsError(absl::StrCat("request ", request.id, " is already queued or running"));
+  }
+  const int64_t total = prompt + request.max_tokens;
+  if (total > max_model_len_) {
+    return absl::InvalidArgumentError(absl::StrCat("prompt (", prompt, " tokens) plus max_tokens (", request.max_tokens,
+                                                   ") is ", total, " tokens, over the context length ",
+                                                   max_model_len_));
+  }
+  if (blocks_.BlocksFor(total) > blocks_.num_blocks()) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("prompt (", prompt, " tokens) plus max_tokens (", request.max_tokens, ") needs ",
+                     blocks_.BlocksFor(total), " KV blocks of ", blocks_.shape().block_size,
+                     " tokens; the whole cache has ", blocks_.num_blocks()));
+  }
+  if (static_cast<int64_t>(waiting_.size()) >= config_.max_waiting) {
+    return absl::UnavailableError(absl::StrCat("overloaded: ", waiting_.size(),
+                                               " requests are already waiting (max_waiting); retry later"));
+  }
+  auto seq = std::make_unique<Sequence>();
+  seq->id = request.id;
+  seq->num_prompt_tokens = static_cast<int32_t>(prompt);
+  seq->tokens = std::move(request.prompt_ids);
+  seq->tokens.reserve(total);
+  seq->max_tokens = request.max_tokens;
+  seq->deadline = request.deadline;
+  waiting_.push_back(seq.get());
+  live_.emplace(request.id, std::move(seq));
+  return absl::OkStatus();
+}
+
+absl::Status Scheduler::Cancel(RequestId id) {
+  auto it = live_.find(id);
+  if (it == live_.end()) return absl::NotFoundError(absl::StrCat("no live request ", id));
+  it->second->cancelled = true;
+  return absl::OkStatus();
+}
+
+void Scheduler::Remove(Sequence* seq) {
+  blocks_.Release(seq->block_table);
+  live_.erase(seq->id);
+}
+
+void Scheduler::Preempt(Sequence* seq) {
+  blocks_.Release(seq->block_table);
+  seq->num_computed = 0;
+  ++num_preemptions_;
+  waiting_.push_front(seq);
+}
+
+void Scheduler::RemoveAborted(StepPlan& plan) {
+  const absl::Time now = clock_();
+  auto sweep = [&](auto& sequences) {
+    auto keep = sequences.begin();
+    for (auto it = sequences.begin(); it != sequences.end(); ++it) {
+      Sequence* seq = *it;
+      std::optional<FinishReason> reason;
+      if (seq->cancelled) reason = FinishReason::kCancelled;
+      else if (seq->deadline <= now) reason = FinishReason::kDeadlineExceeded;
+      if (!reason) {
+        *keep++ = seq;
+        continue;
+      }
+      plan.aborted.push_back({seq->id, *reason});
+      Remove(seq);
+    }
+    sequences.erase(keep, sequences.end());
+  };
+  sweep(running_);
+  sweep(waiting_);
+}
+
+StepPlan Scheduler::Step() {
+  StepPlan plan;
+  scheduled_.clear();
+  RemoveAborted(plan);
+  auto schedule = [&](Sequence* seq, int32_t n) {
+    plan.chunks.push_back({seq, n, seq->num_computed, n == seq->num_uncomputed()});
+    plan.num_tokens += n;
+    scheduled_.push_back(seq);
+  };
+
+  // Every decode is counted before any prefill chunk is sized, so that
+  // prefills only ever take what the decodes leave.
+  int32_t prefill_budget = config_.max_num_batched_tokens -
+                           static_cast<int32_t>(std::count_if(running_.begin(), running_.end(),
+                                                              [](const Sequence* s) { return s->is_decode(); }));
+  for (size_t i = 0; i < running_.size(); ++i) {
+    Sequence* seq = running_[i];
+    const bool decode = seq->is_decode();
+    const int32_t n = decode ? 1 : std::min(seq->num_uncomputed(), prefill_budget);
+    if (n == 0) continue;
+    bool preempted_self = false;
+    while (!blocks_.Grow(seq->block_table, seq->num_computed + n)) {
+      // The victim is the newest running sequence: not planned yet (it comes
+      // after `seq` in admission order), unless it is `seq` itself.
+      Sequence* victim = running_.back();
+      running_.pop_back();
+      preempted_self = victim == seq;
+      if (!preempted_self && victim->is_decode()) ++prefill_budget;  // its reserved token is free again
+      Preempt(victim);
+      ++plan.num_preempted;
+      if (preempted_self) break;
+    }
+    if (preempted_self) break;  // it was the last running sequence
+    if (!decode) prefill_budget -= n;
+    schedule(seq, n);
+  }
+
+  // A preemption means the cache is full: admitting more would only preempt
+  // again, so the preempted sequences wait until blocks free up.
+  if (plan.num_preempted > 0) return plan;
+  while (!waiting_.empty() && static_cast<int32_t>(running_.size()) < config_.max_num_seqs && prefill_budget > 0) {
+    Sequence* seq = waiting_.front();
+    const int32_t n = std::min(seq->num_uncomputed(), prefill_budget);
+    if (!blocks_.Grow(seq->block_table, n)) break;  // first come, first served: no overtaking
+    waiting_.pop_front();
+    running_.push_back(seq);
+    prefill_budget -= n;
+    schedule(seq, n);
+  }
+  return plan;
+}
+
+void Scheduler::Update(const StepPlan& plan, absl::Span<const SampledToken> sampled) {
+  assert(plan.chunks.size() == scheduled_.size());
+  std::vector<Sequence*> finished;
+  size_t next = 0;
+  for (size_t i = 0; i < scheduled_.size(); ++i) {
+    Sequence* seq = scheduled_[i];
+    const ScheduledChunk& chunk = plan.chunks[i];
+    assert(chunk.seq == seq && chunk.num_cached == seq->num_computed);
+    seq->num_computed += chunk.num_tokens;
+    if (!chunk.samples) continue;
+    assert(next < sampled.size());
+    const SampledToken& s = sampled[next++];
+    seq->tokens.push_back(s.token);
+    assert(seq->num_generated() <= seq->max_tokens);
+    if (s.finished) {
+      seq->finished = true;
+      finished.push_back(seq);
+    }
+  }
+  assert(next == sampled.size());
+  scheduled_.clear();
+  if (finished.empty()) return;
+  std::erase_if(running_, [](const Sequence* s) { return s->finished; });
+  for (Sequence* seq : finished) Remove(seq);
+}
+
+SchedulerStats Scheduler::stats() const {
+  return {static_cast<int32_t>(running_.size()), static_cast<int32_t>(waiting_.size()), blocks_.num_free(),
+          blocks_.num_blocks(), blocks_.usage(), num_preemptions_};
+}
+
+absl::Status Scheduler::CheckInvariants() const {
+  if (static_cast<int32_t>(running_.size()) > config_.max_num_seqs) {
+    return absl::InternalError(absl::StrCat(running_.size(), " running sequences; max_num_seqs is ", config_.max_num_seqs));
+  }
+  if (running_.size() + waiting_.size() != live_.size()) {
+    return absl::InternalError(absl::StrCat(running_.size(), " running + ", waiting_.size(), " waiting != ",
+                                            live_.size(), " live"));
+  }
+  std::vector<RequestId> owner(blocks_.num_blocks(), -1);
+  std::vector<bool> owned(blocks_.num_blocks(), false);
+  for (const auto& [id, seq] : live_) {
+    for (int32_t b : seq->block_table) {
+      if (b < 0 || b >= blocks_.num_blocks()) return absl::InternalError(absl::StrCat("request ", id, " holds block ", b));
+      if (owned[b]) {
+        return absl::InternalError(absl::StrCat("block ", b, " owned by requests ", owner[b], " and ", id));
+      }
+      owned[b] = true;
+      owner[b] = id;
+    }
+    if (blocks_.BlocksFor(seq->num_computed) > static_cast<int64_t>(seq->block_table.size()) ||
+        static_cast<int64_t>(seq->block_table.size()) > blocks_.BlocksFor(seq->num_tokens())) {
+      return absl::InternalError(absl::StrCat("request ", id, " holds ", seq->block_table.size(), " blocks for ",
+                                              seq->num_computed, " computed of ", seq->num_tokens(), " tokens"));
+    }
+  }
+  for (int32_t b = 0; b < blocks_.num_blocks(); ++b) {
+    if (owned[b] != blocks_.in_use(b)) {
+      return absl::InternalError(absl::StrCat("block ", b, owned[b] ? " is owned but on the free list" : " leaked"));
+    }
+  }
+  for (const Sequence* seq : waiting_) {
+    if (!seq->block_table.empty() || seq->num_computed != 0) {
+      return absl::InternalError(absl::StrCat("waiting request ", seq->id, " holds KV state"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace switchyard::scheduler

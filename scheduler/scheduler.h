@@ -1,0 +1,114 @@
+// Continuous batching (nano-vllm's step(), vLLM v1's policy): the scheduler
+// plans a step, the caller runs it on a backend and reports the sampled tokens
+// back with Update(). Requests join and leave between steps.
+//
+// Policy of Step():
+//   1. Cancelled requests and those past their deadline are removed and their
+//      blocks freed.
+//   2. Running sequences, oldest admission first, each get their tokens:
+//      one for a decode, and for a sequence still prefilling a chunk of what
+//      is left of the token budget once every decode has been counted. So
+//      decodes keep a steady pace while a long prompt spans several steps.
+//      When the KV cache cannot hold a sequence's tokens, the most recently
+//      admitted running sequence is preempted (its blocks freed, itself put
+//      at the front of the waiting queue to recompute prompt and generated
+//      tokens later) until it can; the oldest sequences always progress.
+//   3. If nothing was preempted, waiting requests are admitted in order
+//      (first come, first served) while the sequence and token budgets and
+//      the free blocks allow, each with as much of its prompt as fits.
+//
+// Not thread-safe: one thread (the engine loop's) calls every method.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "scheduler/block_manager.h"
+#include "scheduler/scheduler_config.h"
+#include "scheduler/sequence.h"
+#include "scheduler/step_plan.h"
+
+namespace switchyard::scheduler {
+
+// Injectable so that tests can move time by hand.
+using Clock = std::function<absl::Time()>;
+
+// The token a sampling chunk produced, and whether the caller's stop
+// conditions ended the sequence with it.
+struct SampledToken {
+  int32_t token = 0;
+  bool finished = false;
+};
+
+struct SchedulerStats {
+  int32_t num_running = 0;
+  int32_t num_waiting = 0;
+  int32_t num_free_blocks = 0;
+  int32_t num_blocks = 0;
+  double kv_usage = 0;          // used / total blocks
+  int64_t num_preemptions = 0;  // since construction
+};
+
+class Scheduler {
+ public:
+  // `max_model_len`: the most positions a sequence may have (the model's
+  // context length). A null clock means absl::Now.
+  static absl::StatusOr<std::unique_ptr<Scheduler>> Create(const SchedulerConfig& config, KvCacheShape kv,
+                                                           int32_t max_model_len, Clock clock = nullptr);
+
+  // Queues a request. INVALID_ARGUMENT: empty prompt, duplicate live id, or
+  // prompt + max_tokens beyond the context length; RESOURCE_EXHAUSTED: its
+  // prompt + max_tokens can never fit the whole KV cache; UNAVAILABLE
+  // ("overloaded"): the waiting queue is full, try again later.
+  absl::Status Submit(SequenceRequest request);
+  // Marks a live request; it leaves at the next Step(), reported in its plan.
+  // NOT_FOUND if no live request has this id.
+  absl::Status Cancel(RequestId id);
+
+  // Plans the next step (see the policy above). An empty plan with nothing
+  // aborted means there is no work.
+  StepPlan Step();
+  // Records the outcome of `plan`, the last plan Step() returned: every chunk
+  // is now in the KV cache, and `sampled` holds, in plan order, one entry per
+  // chunk that samples. Finished sequences leave and free their blocks.
+  void Update(const StepPlan& plan, absl::Span<const SampledToken> sampled);
+
+  bool idle() const { return live_.empty(); }
+  SchedulerStats stats() const;
+  const SchedulerConfig& config() const { return config_; }
+  const BlockManager& blocks() const { return blocks_; }
+
+  // Checks the invariants, in O(blocks + sequences), for tests: each block in
+  // use is in exactly one live sequence's table and no free block is in any;
+  // running sequences have the blocks for their computed tokens; waiting ones
+  // hold none; the running set is within max_num_seqs.
+  absl::Status CheckInvariants() const;
+
+ private:
+  Scheduler(const SchedulerConfig& config, KvCacheShape kv, int32_t max_model_len, Clock clock);
+
+  void RemoveAborted(StepPlan& plan);
+  void Preempt(Sequence* seq);
+  void Remove(Sequence* seq);  // frees its blocks and forgets it
+
+  SchedulerConfig config_;
+  BlockManager blocks_;
+  int32_t max_model_len_;
+  Clock clock_;
+  absl::flat_hash_map<RequestId, std::unique_ptr<Sequence>> live_;  // waiting and running
+  std::vector<Sequence*> running_;  // admission order, oldest first
+  std::deque<Sequence*> waiting_;   // preempted ones at the front
+  std::vector<Sequence*> scheduled_;  // the last plan's chunks' sequences, for Update
+  int64_t num_preemptions_ = 0;
+};
+
+}  // namespace switchyard::scheduler

@@ -1,0 +1,17 @@
+#include "scheduler/sequence.h"
+
+namespace switchyard::scheduler {
+
+std::string_view FinishReasonName(FinishReason r) {
+  switch (r) {
+    case FinishReason::kLength: return "length";
+    case FinishReason::kStopToken: return "stop";
+    case FinishReason::kEos: return "eos";
+    case FinishReason::kStopString: return "stop";
+    case FinishReason::kCancelled: return "cancelled";
+    case FinishReason::kDeadlineExceeded: return "deadline_exceeded";
+  }
+  return "?";
+}
+
+}  // namespace switchyard::scheduler

@@ -1,0 +1,58 @@
+// One request as the scheduler sees it: its tokens, how many of them are in
+// the KV cache, its blocks, and what can end it early.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace switchyard::scheduler {
+
+using RequestId = int64_t;
+
+// Why a request ended. The first three match engine::FinishReason (whose
+// names they share); the rest exist only where requests share an engine.
+enum class FinishReason {
+  kLength,            // max_tokens generated
+  kStopToken,         // a stop token id
+  kEos,               // the model's end-of-sequence token
+  kStopString,        // a stop string, found by the request's detokenizing hook
+  kCancelled,         // Cancel()
+  kDeadlineExceeded,  // its deadline passed before it finished
+};
+// "length", "stop", "eos", "stop", "cancelled", "deadline_exceeded": the names
+// OpenAI-style APIs use, so a stop id and a stop string both read "stop".
+std::string_view FinishReasonName(FinishReason r);
+
+// What Submit takes.
+struct SequenceRequest {
+  RequestId id = 0;
+  std::vector<int32_t> prompt_ids;
+  int32_t max_tokens = 16;
+  absl::Time deadline = absl::InfiniteFuture();
+};
+
+struct Sequence {
+  RequestId id = 0;
+  std::vector<int32_t> tokens;  // the prompt, then every generated token
+  int32_t num_prompt_tokens = 0;
+  int32_t max_tokens = 0;
+  // Leading tokens whose K/V are in the cache. The last generated token never
+  // is until the next step feeds it; a preempted sequence restarts from 0 and
+  // recomputes prompt and generated tokens alike.
+  int32_t num_computed = 0;
+  std::vector<int32_t> block_table;  // covers at least [0, num_computed)
+  absl::Time deadline = absl::InfiniteFuture();
+  bool cancelled = false;
+  bool finished = false;  // set by Scheduler::Update, removed in the same call
+
+  int32_t num_tokens() const { return static_cast<int32_t>(tokens.size()); }
+  int32_t num_generated() const { return num_tokens() - num_prompt_tokens; }
+  int32_t num_uncomputed() const { return num_tokens() - num_computed; }
+  // One token left to feed: the steady state that decode priority protects.
+  bool is_decode() const { return num_uncomputed() == 1; }
+};
+
+}  // namespace switchyard::scheduler

@@ -1,0 +1,145 @@
+#include "server/batch_generate_command.h"
+
+#include <algorithm>
+#include <optional>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/status_macros.h"
+#include "nlohmann/json.hpp"
+#include "scheduler/engine_loop.h"
+#include "server/logprobs_json.h"
+
+namespace switchyard::server {
+namespace {
+
+struct LineRequest {
+  int64_t line = 0;  // 1-based, for messages
+  std::vector<int32_t> prompt_ids;
+  engine::SamplingParams sampling;
+};
+
+// Reads a field into `value` if present; a wrong JSON type names the field.
+template <typename T>
+absl::Status ReadField(const nlohmann::json& j, const char* name, T& value) {
+  auto it = j.find(name);
+  if (it == j.end()) return absl::OkStatus();
+  try {
+    value = it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", name, "\" has the wrong type: ", it->dump()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LineRequest> ParseRequest(const std::string& text, const engine::SamplingParams& defaults) {
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return absl::InvalidArgumentError("not a JSON object");
+  static const char* const kFields[] = {"prompt_ids", "max_tokens", "temperature", "top_k",
+                                        "top_p", "min_p", "repetition_penalty", "presence_penalty",
+                                        "frequency_penalty", "seed", "stop_token_ids", "ignore_eos",
+                                        "logprobs"};
+  for (const auto& [key, value] : j.items()) {
+    if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown field \"", key, "\""));
+    }
+  }
+  LineRequest r;
+  if (!j.contains("prompt_ids")) return absl::InvalidArgumentError("\"prompt_ids\" is required");
+  RETURN_IF_ERROR(ReadField(j, "prompt_ids", r.prompt_ids));
+  engine::SamplingParams& s = r.sampling;
+  s = defaults;
+  RETURN_IF_ERROR(ReadField(j, "max_tokens", s.max_tokens));
+  RETURN_IF_ERROR(ReadField(j, "temperature", s.temperature));
+  RETURN_IF_ERROR(ReadField(j, "top_k", s.top_k));
+  RETURN_IF_ERROR(ReadField(j, "top_p", s.top_p));
+  RETURN_IF_ERROR(ReadField(j, "min_p", s.min_p));
+  RETURN_IF_ERROR(ReadField(j, "repetition_penalty", s.repetition_penalty));
+  RETURN_IF_ERROR(ReadField(j, "presence_penalty", s.presence_penalty));
+  RETURN_IF_ERROR(ReadField(j, "frequency_penalty", s.frequency_penalty));
+  if (j.contains("seed")) {
+    uint64_t seed = 0;
+    RETURN_IF_ERROR(ReadField(j, "seed", seed));
+    s.seed = seed;
+  }
+  RETURN_IF_ERROR(ReadField(j, "stop_token_ids", s.stop_token_ids));
+  RETURN_IF_ERROR(ReadField(j, "ignore_eos", s.ignore_eos));
+  RETURN_IF_ERROR(ReadField(j, "logprobs", s.logprobs));
+  return r;
+}
+
+absl::StatusOr<std::vector<LineRequest>> ReadRequests(std::istream& in, const engine::SamplingParams& defaults) {
+  std::vector<LineRequest> requests;
+  std::string text;
+  for (int64_t line = 1; std::getline(in, text); ++line) {
+    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    absl::StatusOr<LineRequest> r = ParseRequest(text, defaults);
+    if (!r.ok()) return absl::InvalidArgumentError(absl::StrCat("line ", line, ": ", r.status().message()));
+    r->line = line;
+    requests.push_back(std::move(*r));
+  }
+  if (requests.empty()) return absl::InvalidArgumentError("the prompts file has no requests");
+  return requests;
+}
+
+struct Result {
+  std::vector<engine::SampleResult> tokens;
+  std::optional<scheduler::FinishReason> finish;
+};
+
+nlohmann::json ToJson(size_t index, const LineRequest& request, const Result& result) {
+  nlohmann::json j;
+  j["index"] = index;
+  j["prompt_ids"] = request.prompt_ids;
+  std::vector<int32_t> ids;
+  for (const engine::SampleResult& s : result.tokens) ids.push_back(s.token);
+  j["token_ids"] = std::move(ids);
+  j["finish_reason"] = std::string(scheduler::FinishReasonName(*result.finish));
+  j["logprobs"] = LogprobsJson(result.tokens);
+  return j;
+}
+
+}  // namespace
+
+absl::Status BatchGenerateConfig::Validate() const {
+  if (model.path.empty()) return absl::InvalidArgumentError("--model is required");
+  RETURN_IF_ERROR(kv_cache.Validate());
+  return scheduler.Validate();
+}
+
+absl::Status RunBatchGenerate(const BatchGenerateConfig& config, std::istream& in, std::ostream& out) {
+  RETURN_IF_ERROR(config.Validate());
+  ASSIGN_OR_RETURN(std::vector<LineRequest> requests, ReadRequests(in, config.defaults));
+  ASSIGN_OR_RETURN(std::unique_ptr<engine::ModelWeights> weights, engine::LoadModel(config.model));
+  ASSIGN_OR_RETURN(std::unique_ptr<engine::Backend> backend, engine::CreateBackend(config.backend));
+  RETURN_IF_ERROR(backend->Load(std::move(weights), config.kv_cache));
+  ASSIGN_OR_RETURN(std::unique_ptr<scheduler::EngineLoop> loop, scheduler::EngineLoop::Create(*backend, config.scheduler));
+
+  std::vector<Result> results(requests.size());
+  size_t submitted = 0, written = 0;
+  while (written < requests.size()) {
+    // Feed the queue as far as it takes; a full queue ("overloaded") only
+    // means the rest waits for the next step.
+    for (; submitted < requests.size(); ++submitted) {
+      const LineRequest& r = requests[submitted];
+      Result& result = results[submitted];
+      absl::Status st = loop->Submit({static_cast<scheduler::RequestId>(submitted), r.prompt_ids, r.sampling,
+                                      absl::InfiniteFuture(), nullptr, [&result](const scheduler::RequestOutput& o) {
+                                        if (o.token) result.tokens.push_back(*o.token);
+                                        if (o.finish) result.finish = o.finish;
+                                      }});
+      if (absl::IsUnavailable(st)) break;
+      if (!st.ok()) return absl::Status(st.code(), absl::StrCat("line ", r.line, ": ", st.message()));
+    }
+    ASSIGN_OR_RETURN(bool worked, loop->Step());
+    for (; written < submitted && results[written].finish; ++written) {
+      out << ToJson(written, requests[written], results[written]).dump() << "\n";
+      results[written] = {};  // written: free its tokens
+    }
+    if (!worked && written < submitted) return absl::InternalError("the engine loop stalled with requests left");
+  }
+  out.flush();
+  return absl::OkStatus();
+}
+
+}  // namespace switchyard::server

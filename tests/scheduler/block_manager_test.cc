@@ -1,0 +1,45 @@
+#include "scheduler/block_manager.h"
+
+#include <gtest/gtest.h>
+
+namespace switchyard::scheduler {
+namespace {
+
+TEST(BlockManagerTest, GrowsToCoverPositionsAndReleasesEverything) {
+  BlockManager m({/*num_blocks=*/4, /*block_size=*/4});
+  std::vector<int32_t> table;
+  EXPECT_TRUE(m.Grow(table, 5));
+  EXPECT_EQ(table, (std::vector<int32_t>{0, 1}));
+  EXPECT_TRUE(m.Grow(table, 8));  // still two blocks
+  EXPECT_EQ(table.size(), 2u);
+  EXPECT_EQ(m.num_used(), 2);
+  EXPECT_DOUBLE_EQ(m.usage(), 0.5);
+  m.Release(table);
+  EXPECT_TRUE(table.empty());
+  EXPECT_EQ(m.num_free(), 4);
+  for (int32_t b = 0; b < 4; ++b) EXPECT_FALSE(m.in_use(b));
+}
+
+TEST(BlockManagerTest, GrowIsAllOrNothing) {
+  BlockManager m({3, 2});
+  std::vector<int32_t> a, b;
+  ASSERT_TRUE(m.Grow(a, 4));
+  EXPECT_FALSE(m.Grow(b, 3));  // needs 2, 1 free
+  EXPECT_TRUE(b.empty());
+  EXPECT_EQ(m.num_free(), 1);
+  EXPECT_TRUE(m.Grow(b, 2));
+  EXPECT_EQ(m.num_free(), 0);
+}
+
+TEST(BlockManagerTest, ReusesTheMostRecentlyFreedBlockFirst) {
+  BlockManager m({4, 1});
+  std::vector<int32_t> a, b;
+  ASSERT_TRUE(m.Grow(a, 2));  // 0, 1
+  ASSERT_TRUE(m.Grow(b, 1));  // 2
+  m.Release(a);
+  ASSERT_TRUE(m.Grow(b, 2));
+  EXPECT_EQ(b, (std::vector<int32_t>{2, 1}));
+}
+
+}  // namespace
+}  // namespace switchyard::scheduler

@@ -19,7 +19,7 @@ absl::StatusOr<std::unique_ptr<Backend>> LoadCudaBackend() {
   void* lib = dlopen(kCudaLibrary, RTLD_NOW | RTLD_LOCAL);
   if (lib == nullptr) {
     return absl::FailedPreconditionError(
-        absl::StrCat("CUDA backend unavailable: cannot load ", kCudaLibrary, ": ", dlerror()));
+        absl::StrCat("CUDA backend unavailable: ", dlerror()));
   }
   auto create = reinterpret_cast<CreateCudaBackendFn>(dlsym(lib, kCudaFactory));
   if (create == nullptr) {

@@ -1,17 +1,22 @@
 #include "server/generate_command.h"
 
+#include <filesystem>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "engine/generate.h"
 #include "engine/status_macros.h"
 #include "nlohmann/json.hpp"
+#include "server/logprobs_json.h"
 
 namespace switchyard::server {
 
 absl::Status GenerateCommandConfig::Validate() const {
   if (model.path.empty()) return absl::InvalidArgumentError("--model is required");
-  if (prompt_ids.empty()) return absl::InvalidArgumentError("a prompt is required: --prompt-ids 1,2,3");
+  if (prompt_ids.empty() == prompt_text.empty()) {
+    return absl::InvalidArgumentError("give exactly one of --prompt TEXT and --prompt-ids 1,2,3");
+  }
   return kv_cache.Validate();
 }
 
@@ -28,36 +33,49 @@ absl::StatusOr<std::vector<int32_t>> ParseIdList(const std::string& text, const 
   return ids;
 }
 
+absl::StatusOr<std::unique_ptr<engine::Tokenizer>> LoadTokenizer(const std::string& model_path) {
+  std::filesystem::path dir(model_path);
+  if (!std::filesystem::is_directory(dir)) dir = dir.parent_path();
+  if (!std::filesystem::exists(dir / "tokenizer.json")) {
+    return absl::NotFoundError(absl::StrCat("no tokenizer.json in ", dir.string()));
+  }
+  return engine::Tokenizer::FromModelDir(dir.string());
+}
+
 absl::Status RunGenerate(const GenerateCommandConfig& config, std::ostream& out) {
   RETURN_IF_ERROR(config.Validate());
+  // Without a tokenizer the command still runs on token ids and prints ids.
+  absl::StatusOr<std::unique_ptr<engine::Tokenizer>> tokenizer = LoadTokenizer(config.model.path);
+  if (!tokenizer.ok() && !absl::IsNotFound(tokenizer.status())) return tokenizer.status();
+  std::vector<int32_t> prompt = config.prompt_ids;
+  if (!config.prompt_text.empty()) {
+    if (!tokenizer.ok()) return absl::FailedPreconditionError(absl::StrCat("--prompt needs a tokenizer: ",
+                                                                           tokenizer.status().message()));
+    prompt = (*tokenizer)->Encode(config.prompt_text);
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<engine::ModelWeights> weights, engine::LoadModel(config.model));
   ASSIGN_OR_RETURN(std::unique_ptr<engine::Backend> backend, engine::CreateBackend(config.backend));
   RETURN_IF_ERROR(backend->Load(std::move(weights), config.kv_cache));
-  ASSIGN_OR_RETURN(engine::GenerationResult result,
-                   engine::GenerateAlone(*backend, config.prompt_ids, config.sampling));
+  ASSIGN_OR_RETURN(engine::GenerationResult result, engine::GenerateAlone(*backend, prompt, config.sampling));
 
   std::vector<int32_t> ids;
   for (const engine::SampleResult& s : result.tokens) ids.push_back(s.token);
+  const std::string text = tokenizer.ok() ? (*tokenizer)->Decode(ids) : "";
   if (!config.json) {
+    if (tokenizer.ok()) {
+      out << text << "\n";
+      return absl::OkStatus();
+    }
     for (size_t i = 0; i < ids.size(); ++i) out << (i ? " " : "") << ids[i];
     out << "\n";
     return absl::OkStatus();
   }
   nlohmann::json j;
-  j["prompt_ids"] = config.prompt_ids;
+  j["prompt_ids"] = prompt;
   j["token_ids"] = ids;
+  if (tokenizer.ok()) j["text"] = text;
   j["finish_reason"] = std::string(engine::FinishReasonName(result.finish_reason));
-  nlohmann::json logprobs = nlohmann::json::array();
-  for (const engine::SampleResult& s : result.tokens) {
-    nlohmann::json entry = {{"token", s.token}, {"logprob", s.logprob}};
-    if (!s.top.empty()) {
-      nlohmann::json top = nlohmann::json::array();
-      for (const engine::TokenLogprob& t : s.top) top.push_back({{"token", t.token}, {"logprob", t.logprob}});
-      entry["top"] = std::move(top);
-    }
-    logprobs.push_back(std::move(entry));
-  }
-  j["logprobs"] = std::move(logprobs);
+  j["logprobs"] = LogprobsJson(result.tokens);
   out << j.dump() << "\n";
   return absl::OkStatus();
 }

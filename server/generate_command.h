@@ -10,6 +10,7 @@
 #include "engine/backend.h"
 #include "engine/model_loader.h"
 #include "engine/sampling_params.h"
+#include "engine/tokenizer/tokenizer.h"
 
 namespace switchyard::server {
 
@@ -17,7 +18,8 @@ struct GenerateCommandConfig {
   engine::ModelSource model;
   std::string backend = "auto";
   engine::KvCacheConfig kv_cache;
-  std::vector<int32_t> prompt_ids;
+  std::vector<int32_t> prompt_ids;  // exactly one of prompt_ids and prompt_text
+  std::string prompt_text;          // encoded with the model's tokenizer.json
   engine::SamplingParams sampling;
   bool json = false;  // token ids, text and per-token logprobs as one JSON object
 
@@ -25,6 +27,10 @@ struct GenerateCommandConfig {
 };
 
 absl::Status RunGenerate(const GenerateCommandConfig& config, std::ostream& out);
+
+// The tokenizer of a model directory (or of the directory holding a
+// config.json); NOT_FOUND when it has no tokenizer.json.
+absl::StatusOr<std::unique_ptr<engine::Tokenizer>> LoadTokenizer(const std::string& model_path);
 
 // "1,2,3" -> {1, 2, 3}; a clear error naming the bad element otherwise.
 absl::StatusOr<std::vector<int32_t>> ParseIdList(const std::string& text, const char* flag);

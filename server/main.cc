@@ -1,6 +1,7 @@
 // switchyard: the command-line entry point. Flags are parsed here, and only
 // here, then mapped into each module's config struct.
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -11,6 +12,10 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/str_cat.h"
 #include "engine/model_loader.h"
+#include "spdlog/sinks/stdout_color_sinks.h"
+#include "spdlog/spdlog.h"
+#include "engine/tokenizer/tokenize_lines.h"
+#include "server/batch_generate_command.h"
 #include "server/generate_command.h"
 
 ABSL_FLAG(std::string, model, "", "Model directory (config.json, *.safetensors, tokenizer.json). Default: the built-in demo model.");
@@ -19,7 +24,15 @@ ABSL_FLAG(std::string, load_format, "safetensors",
 ABSL_FLAG(std::string, backend, "auto", "cpu, cuda, or auto (cuda when its library and a GPU are present).");
 ABSL_FLAG(int32_t, kv_block_size, 16, "Tokens per paged KV-cache block.");
 ABSL_FLAG(int64_t, kv_cache_mb, 512, "Memory for the KV cache, in MiB.");
+ABSL_FLAG(std::string, prompt, "", "Prompt text, encoded with the model's tokenizer.json.");
 ABSL_FLAG(std::string, prompt_ids, "", "Prompt as comma-separated token ids, e.g. 1,415,2934.");
+ABSL_FLAG(std::string, prompts_file, "",
+          "Offline batch mode: a JSONL file, one request per line ({\"prompt_ids\": [...], and any sampling "
+          "field such as \"max_tokens\" or \"temperature\"}); all run together through the continuous-batching "
+          "scheduler and one JSON result per line is printed in input order.");
+ABSL_FLAG(int32_t, max_num_batched_tokens, 512, "Scheduler: most tokens (prefill chunks + decodes) in one step.");
+ABSL_FLAG(int32_t, max_num_seqs, 64, "Scheduler: most sequences running at once.");
+ABSL_FLAG(int32_t, max_waiting, 1024, "Scheduler: most requests waiting; more are refused as overloaded.");
 ABSL_FLAG(int32_t, max_tokens, 32, "Maximum number of tokens to generate (>= 1).");
 ABSL_FLAG(float, temperature, 0.0f, "Sampling temperature; 0 = greedy.");
 ABSL_FLAG(int32_t, top_k, 0, "Keep only the k most likely tokens; 0 = off.");
@@ -32,7 +45,10 @@ ABSL_FLAG(std::optional<uint64_t>, seed, std::nullopt, "Seed that makes sampling
 ABSL_FLAG(std::string, stop_token_ids, "", "Comma-separated token ids that end generation.");
 ABSL_FLAG(bool, ignore_eos, false, "Keep generating past the model's end-of-sequence token.");
 ABSL_FLAG(int32_t, logprobs, 0, "Return this many top logprobs per generated token ([0, 20]).");
-ABSL_FLAG(bool, json, false, "Print token ids, finish reason and logprobs as one JSON object.");
+ABSL_FLAG(bool, json, false, "Print token ids, text, finish reason and logprobs as one JSON object.");
+ABSL_FLAG(bool, special_tokens, true,
+          "tokenize: add the special tokens the tokenizer's post-processor adds (e.g. BOS); "
+          "detokenize: keep special tokens in the text (false drops them).");
 
 namespace {
 
@@ -40,7 +56,10 @@ constexpr const char* kUsage =
     "Switchyard, an inference engine for Mixture-of-Experts language models.\n\n"
     "usage: switchyard <command> [flags]\n\n"
     "commands:\n"
-    "  generate   offline generation for one prompt\n\n"
+    "  generate     offline generation: one prompt (--prompt TEXT or --prompt-ids), or a\n"
+    "               JSONL file of requests run together (--prompts-file)\n"
+    "  tokenize     read lines of text on stdin, print a JSON array of ids per line\n"
+    "  detokenize   read JSON arrays of ids on stdin, print a JSON string per line\n\n"
     "Run 'switchyard --help' for every flag.";
 
 // absl spells flags with underscores; accept the dashed spelling users of
@@ -55,15 +74,33 @@ void AcceptDashedFlags(int argc, char** argv) {
   }
 }
 
+std::string ModelPathFromFlags() {
+  const std::string model = absl::GetFlag(FLAGS_model);
+  return model.empty() ? switchyard::engine::DemoModelDir() : model;
+}
+
 int Fail(const std::string& message) {
   std::cerr << "switchyard: " << message << "\n";
   return 2;
 }
 
+absl::StatusOr<switchyard::server::BatchGenerateConfig> BatchConfigFromFlags(
+    const switchyard::server::GenerateCommandConfig& single) {
+  switchyard::server::BatchGenerateConfig c;
+  c.model = single.model;
+  c.backend = single.backend;
+  c.kv_cache = single.kv_cache;
+  c.defaults = single.sampling;
+  c.scheduler.max_num_batched_tokens = absl::GetFlag(FLAGS_max_num_batched_tokens);
+  c.scheduler.max_num_seqs = absl::GetFlag(FLAGS_max_num_seqs);
+  c.scheduler.max_waiting = absl::GetFlag(FLAGS_max_waiting);
+  return c;
+}
+
 absl::StatusOr<switchyard::server::GenerateCommandConfig> GenerateConfigFromFlags() {
   using switchyard::server::ParseIdList;
   switchyard::server::GenerateCommandConfig c;
-  c.model.path = absl::GetFlag(FLAGS_model).empty() ? switchyard::engine::DemoModelDir() : absl::GetFlag(FLAGS_model);
+  c.model.path = ModelPathFromFlags();
   auto format = switchyard::engine::ParseLoadFormat(absl::GetFlag(FLAGS_load_format));
   if (!format.ok()) return format.status();
   c.model.format = *format;
@@ -73,6 +110,7 @@ absl::StatusOr<switchyard::server::GenerateCommandConfig> GenerateConfigFromFlag
   auto prompt = ParseIdList(absl::GetFlag(FLAGS_prompt_ids), "prompt_ids");
   if (!prompt.ok()) return prompt.status();
   c.prompt_ids = *prompt;
+  c.prompt_text = absl::GetFlag(FLAGS_prompt);
   auto stops = ParseIdList(absl::GetFlag(FLAGS_stop_token_ids), "stop_token_ids");
   if (!stops.ok()) return stops.status();
   auto& s = c.sampling;
@@ -96,6 +134,8 @@ absl::StatusOr<switchyard::server::GenerateCommandConfig> GenerateConfigFromFlag
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
+  // Logs go to stderr so that stdout carries only results (JSON, ids, text).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("switchyard"));
   AcceptDashedFlags(argc, argv);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) return Fail(absl::StrCat("expected one command\n", kUsage));
@@ -103,8 +143,25 @@ int main(int argc, char** argv) {
   if (command == "generate") {
     auto config = GenerateConfigFromFlags();
     if (!config.ok()) return Fail(config.status().ToString());
+    if (const std::string path = absl::GetFlag(FLAGS_prompts_file); !path.empty()) {
+      auto batch = BatchConfigFromFlags(*config);
+      if (!batch.ok()) return Fail(batch.status().ToString());
+      std::ifstream in(path);
+      if (!in) return Fail(absl::StrCat("cannot open --prompts-file ", path));
+      const absl::Status st = switchyard::server::RunBatchGenerate(*batch, in, std::cout);
+      return st.ok() ? 0 : Fail(st.ToString());
+    }
     if (absl::Status st = switchyard::server::RunGenerate(*config, std::cout); !st.ok()) return Fail(st.ToString());
     return 0;
+  }
+  if (command == "tokenize" || command == "detokenize") {
+    auto tokenizer = switchyard::server::LoadTokenizer(ModelPathFromFlags());
+    if (!tokenizer.ok()) return Fail(tokenizer.status().ToString());
+    const bool special = absl::GetFlag(FLAGS_special_tokens);
+    const absl::Status st = command == "tokenize"
+                                ? switchyard::engine::TokenizeLines(**tokenizer, std::cin, std::cout, special)
+                                : switchyard::engine::DetokenizeLines(**tokenizer, std::cin, std::cout, !special);
+    return st.ok() ? 0 : Fail(st.ToString());
   }
   return Fail(absl::StrCat("unknown command '", command, "'\n", kUsage));
 }

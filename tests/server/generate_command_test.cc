@@ -39,12 +39,39 @@ TEST(GenerateCommandTest, GreedyJsonMatchesGolden) {
   EXPECT_EQ(result["logprobs"][0]["top"][0]["token"], result["token_ids"][0]);  // greedy picks the top token
 }
 
+// The same through --prompt: the text is encoded with the fixture's
+// tokenizer.json and the continuation decoded back, as transformers does.
+TEST(GenerateCommandTest, TextPromptMatchesGolden) {
+  const std::string dir = std::string(SWITCHYARD_SOURCE_DIR) + "/tests/fixtures/mixtral";
+  std::ifstream in(dir + "/golden.json");
+  const nlohmann::json golden = nlohmann::json::parse(in)["prompts"][0];
+
+  GenerateCommandConfig config;
+  config.model.path = dir;
+  config.backend = "cpu";
+  config.prompt_text = golden["text"];
+  config.sampling.temperature = 0;
+  config.sampling.ignore_eos = true;
+  config.sampling.max_tokens = 32;
+  config.json = true;
+  std::ostringstream out;
+  ASSERT_TRUE(RunGenerate(config, out).ok());
+  const nlohmann::json result = nlohmann::json::parse(out.str());
+  EXPECT_EQ(result["prompt_ids"], golden["ids"]);
+  EXPECT_EQ(result["token_ids"], golden["greedy"]);
+  EXPECT_EQ(result["text"], golden["greedy_text"]);
+}
+
 TEST(GenerateCommandTest, RejectsBadInput) {
   GenerateCommandConfig config;
   config.model.path = std::string(SWITCHYARD_SOURCE_DIR) + "/tests/fixtures/mixtral";
   config.backend = "cpu";
   std::ostringstream out;
-  EXPECT_THAT(std::string(RunGenerate(config, out).message()), HasSubstr("prompt"));
+  EXPECT_THAT(std::string(RunGenerate(config, out).message()), HasSubstr("exactly one of --prompt"));
+  config.prompt_text = "x";
+  config.prompt_ids = {1};
+  EXPECT_THAT(std::string(RunGenerate(config, out).message()), HasSubstr("exactly one of --prompt"));
+  config.prompt_text.clear();
 
   config.prompt_ids = {1, 99999};
   EXPECT_THAT(std::string(RunGenerate(config, out).message()), HasSubstr("99999"));

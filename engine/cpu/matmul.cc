@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "engine/cpu/parallel.h"
+
 namespace switchyard::engine::cpu {
 namespace {
 
@@ -122,7 +124,7 @@ void MatMulColumns(const float* a, int64_t lda, int64_t m, const WeightView& w, 
 
 void MatMul(const float* a, int64_t m, const WeightView& w, float* c) {
   const int64_t tiles = (w.rows + kColumnTile - 1) / kColumnTile;
-#pragma omp parallel for schedule(static) if (tiles > 1)
+#pragma omp parallel for schedule(static) if (tiles > 1 && m * w.rows * w.cols >= kMinParallelMacs)
   for (int64_t t = 0; t < tiles; ++t) {
     const int64_t n0 = t * kColumnTile;
     MatMulColumns(a, w.cols, m, w, n0, std::min(w.rows, n0 + kColumnTile), c, w.rows);

@@ -6,6 +6,7 @@
 #include "engine/cpu/matmul.h"
 #include "engine/cpu/mlp.h"
 #include "engine/cpu/ops.h"
+#include "engine/cpu/parallel.h"
 
 namespace switchyard::engine::cpu {
 namespace {
@@ -29,7 +30,8 @@ std::vector<ExpertTile> TilesOf(const DispatchPlan& plan, int64_t columns) {
 void GroupedMatMul(const HostTensor& stacked, const DispatchPlan& plan, const float* in_perm, float* out_perm) {
   const int64_t rows_w = stacked.dim(1), cols_w = stacked.dim(2);
   const std::vector<ExpertTile> tiles = TilesOf(plan, rows_w);
-#pragma omp parallel for schedule(dynamic, 1)
+  const int64_t macs = static_cast<int64_t>(plan.num_tokens) * plan.top_k * rows_w * cols_w;
+#pragma omp parallel for schedule(dynamic, 1) if (macs >= kMinParallelMacs)
   for (size_t i = 0; i < tiles.size(); ++i) {
     const ExpertTile& t = tiles[i];
     const int64_t r0 = plan.expert_offsets[t.expert];

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <vector>
 
+#include "engine/cpu/parallel.h"
+
 namespace switchyard::engine::cpu {
 namespace {
 
@@ -46,7 +48,9 @@ void PagedAttention(const KvLayerView& cache, const Batch& batch, const float* q
   const int32_t d = cache.head_dim;
   const int32_t group = num_heads / cache.num_kv_heads;
   const int64_t work = static_cast<int64_t>(places.size()) * num_heads;
-#pragma omp parallel
+  int64_t macs = 0;  // q·k and p·v over every attended position
+  for (const TokenPlace& p : places) macs += 2 * int64_t{p.pos + 1} * num_heads * d;
+#pragma omp parallel if (macs >= kMinParallelMacs)
   {
     std::vector<float> scores;
     std::vector<float> acc(d);

@@ -151,7 +151,7 @@ BENCHMARK_CAPTURE(BM_DecodeStep, dummy_olmoe_2layer_bf16,
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   switchyard::bench::g_bandwidth = switchyard::bench::MeasureReadBandwidth();
-  std::printf("measured memory read bandwidth: %.2f GB/s (all threads, 1 GiB buffer, best of 5)\n",
+  std::printf("measured memory read bandwidth: %.2f GB/s (all threads, 1 GiB buffer, best of 10)\n",
               switchyard::bench::g_bandwidth / 1e9);
   benchmark::AddCustomContext("read_bandwidth_GBps", std::to_string(switchyard::bench::g_bandwidth / 1e9));
   benchmark::RunSpecifiedBenchmarks();

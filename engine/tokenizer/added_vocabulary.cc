@@ -107,7 +107,10 @@ absl::StatusOr<std::unique_ptr<AddedVocabulary>> AddedVocabulary::FromJson(
     if (token.normalized && normalizer != nullptr) normalizer->Normalize(&text);
     v->decode_text_[id] = std::move(text);
   }
-  ASSIGN_OR_RETURN(v->word_char_, OnigRegex::Compile(R"(\w)"));
+  // Rust's regex \w, which HF tests (Oniguruma's own \w differs: it takes
+  // "²" but not the zero-width joiners).
+  ASSIGN_OR_RETURN(v->word_char_,
+                   OnigRegex::Compile(R"([\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}])"));
   return v;
 }
 

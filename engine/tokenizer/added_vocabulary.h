@@ -15,7 +15,7 @@
 #include "engine/tokenizer/bpe_model.h"
 #include "engine/tokenizer/normalizer.h"
 #include "engine/tokenizer/onig_regex.h"
-#include "engine/tokenizer/string_key.h"
+#include "engine/tokenizer/absl_view.h"
 #include "nlohmann/json_fwd.hpp"
 
 namespace switchyard::engine::tok {
@@ -90,7 +90,7 @@ class AddedVocabulary {
   absl::flat_hash_set<std::string> special_contents_;
   Matcher raw_;
   Matcher normalized_;
-  std::unique_ptr<OnigRegex> word_char_;  // \w, for single_word tokens
+  std::unique_ptr<OnigRegex> word_char_;  // Rust's \w, for single_word tokens
 };
 
 }  // namespace switchyard::engine::tok

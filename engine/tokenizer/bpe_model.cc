@@ -8,7 +8,7 @@
 #include "engine/status_macros.h"
 #include "engine/tokenizer/json_util.h"
 #include "engine/tokenizer/utf8.h"
-#include "engine/tokenizer/string_key.h"
+#include "engine/tokenizer/absl_view.h"
 #include "nlohmann/json.hpp"
 
 namespace switchyard::engine::tok {

@@ -10,7 +10,7 @@
 #include "engine/tokenizer/json_util.h"
 #include "engine/tokenizer/split_pattern.h"
 #include "engine/tokenizer/utf8.h"
-#include "engine/tokenizer/string_key.h"
+#include "engine/tokenizer/absl_view.h"
 #include "nlohmann/json.hpp"
 
 namespace switchyard::engine::tok {
@@ -99,7 +99,7 @@ class ByteFallbackDecoder : public Decoder {
       run_tokens = 0;
     };
     for (std::string& token : *tokens) {
-      if (const int b = ByteOf(token); b >= 0) {
+      if (const int b = ByteFallbackByte(token); b >= 0) {
         run.push_back(static_cast<char>(b));
         ++run_tokens;
         continue;
@@ -109,23 +109,6 @@ class ByteFallbackDecoder : public Decoder {
     }
     flush();
     *tokens = std::move(out);
-  }
-
-  // The byte of a "<0xXX>" token, or -1. The two characters are read like
-  // Rust's u8::from_str_radix(_, 16), which also takes a '+' sign.
-  static int ByteOf(const std::string& token) {
-    if (token.size() != 6 || !token.starts_with("<0x") || token[5] != '>') return -1;
-    const auto hex = [](char c) {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    const int lo = hex(token[4]);
-    if (lo < 0) return -1;
-    if (token[3] == '+') return lo;
-    const int hi = hex(token[3]);
-    return hi < 0 ? -1 : hi * 16 + lo;
   }
 };
 
@@ -244,6 +227,23 @@ absl::StatusOr<std::unique_ptr<Decoder>> Make(const nlohmann::json& json, Decode
 }
 
 }  // namespace
+
+// The two characters are read like Rust's u8::from_str_radix(_, 16), which
+// also takes a '+' sign.
+int ByteFallbackByte(const std::string& token) {
+  if (token.size() != 6 || !token.starts_with("<0x") || token[5] != '>') return -1;
+  const auto hex = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  const int lo = hex(token[4]);
+  if (lo < 0) return -1;
+  if (token[3] == '+') return lo;
+  const int hi = hex(token[3]);
+  return hi < 0 ? -1 : hi * 16 + lo;
+}
 
 absl::StatusOr<std::unique_ptr<Decoder>> DecoderFromJson(const nlohmann::json& json,
                                                          DecoderTraits* traits) {

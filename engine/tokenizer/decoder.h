@@ -28,6 +28,9 @@ struct DecoderTraits {
   std::string fused_trailing_strip;
 };
 
+// The byte of a "<0xXX>" byte-fallback token, or -1 for any other token.
+int ByteFallbackByte(const std::string& token);
+
 // null gives nullptr (tokens are joined with spaces, as HF does).
 absl::StatusOr<std::unique_ptr<Decoder>> DecoderFromJson(const nlohmann::json& json,
                                                          DecoderTraits* traits);

@@ -7,10 +7,6 @@ namespace {
 
 constexpr char kReplacementChar[] = "\xEF\xBF\xBD";
 
-bool IsByteToken(const std::string& token) {
-  return token.size() == 6 && token.starts_with("<0x") && token.back() == '>';
-}
-
 }  // namespace
 
 IncrementalDecoder::IncrementalDecoder(const Tokenizer& tokenizer, bool skip_special_tokens)
@@ -29,7 +25,7 @@ bool IncrementalDecoder::MustHold(const std::string& text) const {
     for (auto it = ids_.rbegin(); it != ids_.rend(); ++it) {
       const std::string* token = tokenizer_.IdToToken(*it);
       if (token == nullptr || tokenizer_.SkipsToken(*token, skip_special_tokens_)) continue;
-      if (IsByteToken(*token)) return true;
+      if (tok::ByteFallbackByte(*token) >= 0) return true;
       break;
     }
   }
@@ -39,6 +35,8 @@ bool IncrementalDecoder::MustHold(const std::string& text) const {
 std::string IncrementalDecoder::Add(int32_t id) {
   ids_.push_back(id);
   const std::string text = tokenizer_.Decode(ids_, skip_special_tokens_);
+  // (A window decode that does not extend the context's text would mean a
+  // decoder rewrote earlier output; none of the supported ones does.)
   if (text.size() <= context_text_.size() || !text.starts_with(context_text_) || MustHold(text)) {
     return "";
   }

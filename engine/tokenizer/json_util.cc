@@ -1,5 +1,5 @@
 #include "engine/tokenizer/json_util.h"
-#include "engine/tokenizer/string_key.h"
+#include "engine/tokenizer/absl_view.h"
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"

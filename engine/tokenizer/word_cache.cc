@@ -1,7 +1,7 @@
 #include "engine/tokenizer/word_cache.h"
 
 #include "absl/hash/hash.h"
-#include "engine/tokenizer/string_key.h"
+#include "engine/tokenizer/absl_view.h"
 
 namespace switchyard::engine::tok {
 

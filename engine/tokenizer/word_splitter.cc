@@ -29,21 +29,15 @@ class CharClasses {
  private:
   CharClasses() : table_(0x110000, 0) {
     std::string all;
-    std::vector<char32_t> at_byte;  // code point starting at each byte offset
     for (char32_t cp = 1; cp < 0x110000; ++cp) {
-      if (cp >= 0xD800 && cp <= 0xDFFF) continue;
-      const size_t start = all.size();
-      AppendUtf8(cp, &all);
-      at_byte.resize(all.size(), 0);
-      at_byte[start] = cp;
+      if (cp < 0xD800 || cp > 0xDFFF) AppendUtf8(cp, &all);
     }
     for (const auto& [bit, pattern] : {std::pair{kLetter, R"(\p{L}+)"}, std::pair{kNumber, R"(\p{N}+)"},
                                        std::pair{kSpace, R"(\s+)"}}) {
       const auto regex = OnigRegex::Compile(pattern);
       for (const auto& [begin, end] : (*regex)->FindAll(all)) {
-        for (size_t i = begin; i < end; i += Utf8Length(static_cast<unsigned char>(all[i]))) {
-          table_[at_byte[i]] |= bit;
-        }
+        size_t len;
+        for (size_t i = begin; i < end; i += len) table_[DecodeUtf8(all, i, &len)] |= bit;
       }
     }
   }

@@ -196,6 +196,10 @@ def with_specials(strings, specials, seed):
         out.append(s)
     for tok in specials:
         out += [tok, tok + tok, " " + tok + " ", "x" + tok + "y", tok[:-1], "a " + tok + "\n" + tok + " b"]
+    # Neighbours that decide single_word matches: "²" and the zero-width
+    # joiners are where Rust's \w (which HF uses) and Oniguruma's differ.
+    for tok in specials[:12]:
+        out += ["\u00b2" + tok + "\u00bd", "\u200d" + tok + "\u200c", "e\u0301" + tok + "_", "\u3000" + tok + "\u00a0"]
     return out
 
 

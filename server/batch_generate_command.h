@@ -1,13 +1,16 @@
 // `switchyard generate --prompts-file F.jsonl`: offline batch generation. Every
-// line of the input is one request, a JSON object with its "prompt_ids" and,
-// optionally, its own sampling settings (the SamplingParams field names:
+// line of the input is one request, a JSON object with its prompt, as text
+// ("prompt", encoded with the model's tokenizer.json) or as "prompt_ids", and
+// optionally "stop" (strings that end generation; the text returned stops
+// before them) and its own sampling settings (the SamplingParams field names:
 // "max_tokens", "temperature", "top_k", "top_p", "min_p",
 // "repetition_penalty", "presence_penalty", "frequency_penalty", "seed",
 // "stop_token_ids", "ignore_eos", "logprobs"); blank lines are skipped. All
 // requests run together through the continuous-batching engine loop, and one
 // JSON object per request is written in input order, each as soon as it and
 // every request before it have finished:
-//   {"index":0,"prompt_ids":[...],"token_ids":[...],"finish_reason":"length","logprobs":[...]}
+//   {"index":0,"prompt_ids":[...],"token_ids":[...],"text":"...","finish_reason":"length","logprobs":[...]}
+// ("text" when the model has a tokenizer).
 #pragma once
 
 #include <istream>

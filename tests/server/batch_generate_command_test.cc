@@ -74,7 +74,9 @@ TEST(BatchGenerateCommandTest, BadLinesFailTheRunAndNameTheLine) {
   const Case cases[] = {
       {"{\"prompt_ids\": [1]}\nnot json\n", "line 2: not a JSON object"},
       {"{\"prompt_ids\": [1], \"temprature\": 1}\n", "line 1: unknown field \"temprature\""},
-      {"{\"max_tokens\": 3}\n", "line 1: \"prompt_ids\" is required"},
+      {"{\"max_tokens\": 3}\n", "line 1: give exactly one of \"prompt\" (text) and \"prompt_ids\""},
+      {"{\"prompt\": \"a\", \"prompt_ids\": [1]}\n", "line 1: give exactly one of"},
+      {"{\"prompt\": \"a\", \"stop\": [\"\"]}\n", "line 1: stop[0] is an empty string"},
       {"{\"prompt_ids\": \"1 2\"}\n", "line 1: \"prompt_ids\" has the wrong type"},
       {"{\"prompt_ids\": [1]}\n{\"prompt_ids\": [1], \"top_p\": 0}\n", "line 2: top_p"},
       {"{\"prompt_ids\": [1], \"max_tokens\": 600}\n", "line 1: prompt (1 tokens) plus max_tokens (600)"},
@@ -87,6 +89,27 @@ TEST(BatchGenerateCommandTest, BadLinesFailTheRunAndNameTheLine) {
     EXPECT_NE(st.message().find(c.message), std::string::npos) << st;
     EXPECT_TRUE(out.empty());
   }
+}
+
+// Text prompts are encoded with the model's tokenizer, and a stop string ends
+// generation with the text cut before it; the same prompt without a stop
+// string runs to max_tokens in the same batch.
+TEST(BatchGenerateCommandTest, TextPromptsAndStopStrings) {
+  std::ifstream golden_file(kMixtral + "/golden.json");
+  const nlohmann::json golden = nlohmann::json::parse(golden_file)["prompts"][0];
+  const std::string input = nlohmann::json{{"prompt", golden["text"]}, {"stop", {"cup of", "zzz"}}}.dump() + "\n" +
+                            nlohmann::json{{"prompt", golden["text"]}}.dump() + "\n";
+  absl::Status st;
+  const std::vector<nlohmann::json> out = RunLines(Config(), input, &st);
+  ASSERT_TRUE(st.ok()) << st;
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0]["prompt_ids"], golden["ids"]);
+  EXPECT_EQ(out[0]["finish_reason"], "stop");
+  EXPECT_EQ(out[0]["text"], "with a clipboard and a ");
+  EXPECT_LT(out[0]["token_ids"].size(), 32u);
+  EXPECT_EQ(out[1]["finish_reason"], "length");
+  EXPECT_EQ(out[1]["token_ids"], golden["greedy"]);
+  EXPECT_EQ(out[1]["text"], golden["greedy_text"]);
 }
 
 }  // namespace

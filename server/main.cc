@@ -10,6 +10,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/model_loader.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
@@ -60,6 +61,7 @@ constexpr const char* kUsage =
     "               JSONL file of requests run together (--prompts-file)\n"
     "  tokenize     read lines of text on stdin, print a JSON array of ids per line\n"
     "  detokenize   read JSON arrays of ids on stdin, print a JSON string per line\n\n"
+    "Flags may be spelled with dashes or underscores (--max-tokens, --max_tokens).\n"
     "Run 'switchyard --help' for every flag.";
 
 // absl spells flags with underscores; accept the dashed spelling users of
@@ -134,6 +136,11 @@ absl::StatusOr<switchyard::server::GenerateCommandConfig> GenerateConfigFromFlag
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
+  // --help lists the flags defined here (absl would look for a file named
+  // after the binary).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view path) { return absl::EndsWith(path, "server/main.cc"); };
+  absl::SetFlagsUsageConfig(usage);
   // Logs go to stderr so that stdout carries only results (JSON, ids, text).
   spdlog::set_default_logger(spdlog::stderr_color_mt("switchyard"));
   AcceptDashedFlags(argc, argv);

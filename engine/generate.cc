@@ -8,15 +8,6 @@
 
 namespace switchyard::engine {
 
-std::string_view FinishReasonName(FinishReason r) {
-  switch (r) {
-    case FinishReason::kLength: return "length";
-    case FinishReason::kStopToken: return "stop";
-    case FinishReason::kEos: return "eos";
-  }
-  return "?";
-}
-
 absl::StatusOr<GenerationResult> GenerateAlone(Backend& backend, absl::Span<const int32_t> prompt,
                                                 const SamplingParams& params) {
   const ModelConfig& config = backend.config();

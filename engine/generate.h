@@ -10,17 +10,15 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "engine/backend.h"
+#include "engine/finish_reason.h"
 #include "engine/sampler.h"
 #include "engine/sampling_params.h"
 
 namespace switchyard::engine {
 
-enum class FinishReason { kLength, kStopToken, kEos };
-std::string_view FinishReasonName(FinishReason r);  // "length", "stop", "eos"
-
 struct GenerationResult {
   std::vector<SampleResult> tokens;
-  FinishReason finish_reason = FinishReason::kLength;
+  FinishReason finish_reason = FinishReason::kLength;  // kLength, kStopToken or kEos
 };
 
 absl::StatusOr<GenerationResult> GenerateAlone(Backend& backend, absl::Span<const int32_t> prompt,

@@ -7,24 +7,15 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "engine/finish_reason.h"
 
 namespace switchyard::scheduler {
 
 using RequestId = int64_t;
 
-// Why a request ended. The first three match engine::FinishReason (whose
-// names they share); the rest exist only where requests share an engine.
-enum class FinishReason {
-  kLength,            // max_tokens generated
-  kStopToken,         // a stop token id
-  kEos,               // the model's end-of-sequence token
-  kStopString,        // a stop string, found by the request's detokenizing hook
-  kCancelled,         // Cancel()
-  kDeadlineExceeded,  // its deadline passed before it finished
-};
-// "length", "stop", "eos", "stop", "cancelled", "deadline_exceeded": the names
-// OpenAI-style APIs use, so a stop id and a stop string both read "stop".
-std::string_view FinishReasonName(FinishReason r);
+// Why a request ended; engine/finish_reason.h documents the values.
+using engine::FinishReason;
+using engine::FinishReasonName;
 
 // What Submit takes.
 struct SequenceRequest {

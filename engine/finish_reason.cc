@@ -1,6 +1,6 @@
-#include "scheduler/sequence.h"
+#include "engine/finish_reason.h"
 
-namespace switchyard::scheduler {
+namespace switchyard::engine {
 
 std::string_view FinishReasonName(FinishReason r) {
   switch (r) {
@@ -14,4 +14,4 @@ std::string_view FinishReasonName(FinishReason r) {
   return "?";
 }
 
-}  // namespace switchyard::scheduler
+}  // namespace switchyard::engine

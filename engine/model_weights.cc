@@ -1,6 +1,5 @@
 #include "engine/model_weights.h"
 
-#include <omp.h>
 
 #include <cstring>
 #include <functional>

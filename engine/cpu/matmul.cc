@@ -2,7 +2,6 @@
 
 #include <cblas.h>
 #include <immintrin.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <vector>

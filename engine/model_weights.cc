@@ -1,6 +1,5 @@
 #include "engine/model_weights.h"
 
-
 #include <cstring>
 #include <functional>
 #include <set>

@@ -1,6 +1,7 @@
 // switchyard: the command-line entry point. Flags are parsed here, and only
 // here, then mapped into each module's config struct.
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -13,11 +14,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/model_loader.h"
+#include "engine/status_macros.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 #include "engine/tokenizer/tokenize_lines.h"
 #include "server/batch_generate_command.h"
 #include "server/generate_command.h"
+#include "server/serve_command.h"
 
 ABSL_FLAG(std::string, model, "", "Model directory (config.json, *.safetensors, tokenizer.json). Default: the built-in demo model.");
 ABSL_FLAG(std::string, load_format, "safetensors",
@@ -50,6 +53,16 @@ ABSL_FLAG(bool, json, false, "Print token ids, text, finish reason and logprobs 
 ABSL_FLAG(bool, special_tokens, true,
           "tokenize: add the special tokens the tokenizer's post-processor adds (e.g. BOS); "
           "detokenize: keep special tokens in the text (false drops them).");
+ABSL_FLAG(int32_t, port, 50051, "serve: the gRPC port (0 picks a free one, logged at start).");
+ABSL_FLAG(std::string, host, "0.0.0.0", "serve: the address to listen on (127.0.0.1 for this machine only).");
+ABSL_FLAG(int32_t, max_message_bytes, 4 << 20,
+          "serve: largest gRPC message accepted or sent; larger requests get RESOURCE_EXHAUSTED.");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
+          "serve: after SIGTERM/SIGINT, how long calls in flight may finish before they are cancelled.");
+ABSL_FLAG(int32_t, metrics_port, 9090,
+          "serve: Prometheus metrics at http://HOST:PORT/metrics, on their own port; 0 = no metrics.");
+ABSL_FLAG(std::string, served_model_name, "",
+          "serve: the model name requests may give; default: the model directory's name.");
 
 namespace {
 
@@ -60,7 +73,8 @@ constexpr const char* kUsage =
     "  generate     offline generation: one prompt (--prompt TEXT or --prompt-ids), or a\n"
     "               JSONL file of requests run together (--prompts-file)\n"
     "  tokenize     read lines of text on stdin, print a JSON array of ids per line\n"
-    "  detokenize   read JSON arrays of ids on stdin, print a JSON string per line\n\n"
+    "  detokenize   read JSON arrays of ids on stdin, print a JSON string per line\n"
+    "  serve        the gRPC server (switchyard.v1.Switchyard, health, reflection) on --port\n\n"
     "Flags may be spelled with dashes or underscores (--max-tokens, --max_tokens).\n"
     "Run 'switchyard --help' for every flag.";
 
@@ -132,6 +146,28 @@ absl::StatusOr<switchyard::server::GenerateCommandConfig> GenerateConfigFromFlag
   return c;
 }
 
+absl::StatusOr<switchyard::server::ServeConfig> ServeConfigFromFlags() {
+  ASSIGN_OR_RETURN(switchyard::server::GenerateCommandConfig single, GenerateConfigFromFlags());
+  ASSIGN_OR_RETURN(switchyard::server::BatchGenerateConfig batch, BatchConfigFromFlags(single));
+  switchyard::server::ServeConfig c;
+  c.engine.model = single.model;
+  c.engine.backend = single.backend;
+  c.engine.kv_cache = single.kv_cache;
+  c.engine.scheduler = batch.scheduler;
+  c.grpc.host = absl::GetFlag(FLAGS_host);
+  c.grpc.port = absl::GetFlag(FLAGS_port);
+  c.grpc.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  c.grpc.model_name = absl::GetFlag(FLAGS_served_model_name);
+  if (c.grpc.model_name.empty()) {
+    std::filesystem::path dir = std::filesystem::path(c.engine.model.path).lexically_normal();
+    if (!dir.has_filename()) dir = dir.parent_path();  // "models/mixtral/"
+    c.grpc.model_name = dir.filename().string();
+  }
+  c.metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  c.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  return c;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -160,6 +196,12 @@ int main(int argc, char** argv) {
     }
     if (absl::Status st = switchyard::server::RunGenerate(*config, std::cout); !st.ok()) return Fail(st.ToString());
     return 0;
+  }
+  if (command == "serve") {
+    auto config = ServeConfigFromFlags();
+    if (!config.ok()) return Fail(config.status().ToString());
+    const absl::Status st = switchyard::server::RunServe(*config);
+    return st.ok() ? 0 : Fail(st.ToString());
   }
   if (command == "tokenize" || command == "detokenize") {
     auto tokenizer = switchyard::server::LoadTokenizer(ModelPathFromFlags());

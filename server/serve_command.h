@@ -1,0 +1,26 @@
+// `switchyard serve`: loads the model, serves the gRPC API until SIGTERM or
+// SIGINT, then drains: health NOT_SERVING and new calls UNAVAILABLE at once,
+// calls in flight finish for up to `drain_timeout`, the rest are cancelled.
+// Prometheus metrics are served on their own port.
+#pragma once
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "server/service/engine_service.h"
+#include "server/service/grpc_server.h"
+
+namespace switchyard::server {
+
+struct ServeConfig {
+  EngineServiceConfig engine;
+  GrpcServerConfig grpc;
+  int32_t metrics_port = 9090;  // Prometheus text on grpc.host:metrics_port/metrics; 0: none
+  absl::Duration drain_timeout = absl::Seconds(30);
+
+  absl::Status Validate() const;
+};
+
+// Returns OK after a clean drain; an error if the server could not start.
+absl::Status RunServe(const ServeConfig& config);
+
+}  // namespace switchyard::server

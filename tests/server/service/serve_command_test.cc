@@ -1,0 +1,110 @@
+// The real `switchyard serve` binary on loopback: SIGTERM while a stream is
+// in flight lets that stream finish, refuses new calls and exits 0.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+
+#include <chrono>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "grpcpp/grpcpp.h"
+#include "switchyard/v1/switchyard.grpc.pb.h"
+
+extern char** environ;
+
+namespace switchyard::server {
+namespace {
+
+// Starts the binary with its output in `log`; returns its pid.
+pid_t StartServer(const std::string& log) {
+  const std::string binary = std::string(SWITCHYARD_BINARY_DIR) + "/switchyard";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  std::vector<std::string> args = {binary, "serve", "--backend=cpu", "--host=127.0.0.1", "--port=0",
+                                   "--kv-cache-mb=16", "--drain-timeout=10s", "--metrics-port=0"};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  EXPECT_EQ(posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
+// Waits for the "serving ... on 127.0.0.1:PORT" log line.
+std::string WaitForAddress(const std::string& log) {
+  const std::regex serving("serving .* on (127\\.0\\.0\\.1:[0-9]+)");
+  for (int i = 0; i < 300; ++i) {
+    std::ifstream in(log);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::smatch m;
+    const std::string s = text.str();
+    if (std::regex_search(s, m, serving)) return m[1];
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return "";
+}
+
+TEST(ServeCommandTest, SigtermDrainsInFlightCallsAndExitsZero) {
+  const std::string log = testing::TempDir() + "/serve_command_test.log";
+  const pid_t pid = StartServer(log);
+  const std::string address = WaitForAddress(log);
+  ASSERT_FALSE(address.empty()) << "no address logged";
+  // A small, fixed receive window: the stream below (~100 KB with its
+  // logprobs) cannot be written out while this client is not reading, so it
+  // is certainly still in flight when the late call comes.
+  grpc::ChannelArguments small_window;
+  small_window.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  small_window.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 16 << 10);
+  auto stub = v1::Switchyard::NewStub(
+      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), small_window));
+
+  grpc::ClientContext ctx;
+  v1::GenerateRequest request;
+  request.mutable_token_ids()->add_ids(1);
+  request.mutable_sampling()->set_temperature(0);
+  request.mutable_stopping()->set_max_tokens(400);
+  request.mutable_stopping()->set_ignore_eos(true);
+  request.set_logprobs(20);
+  auto reader = stub->GenerateStream(&ctx, request);
+  v1::GenerateStreamResponse msg;
+  ASSERT_TRUE(reader->Read(&msg));
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the server sees the signal
+
+  // Draining: a new call is UNAVAILABLE while the stream goes on.
+  grpc::ClientContext late;
+  v1::GenerateResponse response;
+  const grpc::Status late_status = stub->Generate(&late, request, &response);
+  EXPECT_EQ(late_status.error_code(), grpc::StatusCode::UNAVAILABLE) << late_status.error_message();
+
+  int tokens = msg.chunk().token_ids_size();
+  v1::FinishReason finish = v1::FINISH_REASON_UNSPECIFIED;
+  while (reader->Read(&msg)) {
+    tokens += msg.chunk().token_ids_size();
+    if (msg.has_end()) finish = msg.end().finish_reason();
+  }
+  const grpc::Status st = reader->Finish();
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(tokens, 400);
+  EXPECT_EQ(finish, v1::FINISH_REASON_LENGTH);
+
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+}  // namespace
+}  // namespace switchyard::server

@@ -14,6 +14,8 @@ namespace {
 // Below this many rows the product is bound by reading W, so W is streamed
 // once through registers; above it, a blocked sgemm is faster.
 constexpr int64_t kSgemmMinRows = 16;
+// Below this depth sgemm's packing and call overhead outweigh its blocking.
+constexpr int64_t kSgemmMinDepth = 256;
 
 inline float HorizontalSum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -146,7 +148,7 @@ void MatMulColumns(const float* a, int64_t lda, int64_t m, const WeightView& w, 
                    float* c, int64_t ldc) {
   if (m <= 0 || n_end <= n_begin) return;
   const int64_t k = w.cols;
-  if (m < kSgemmMinRows) {
+  if (m < kSgemmMinRows || k < kSgemmMinDepth) {
     if (w.dtype == DType::kBF16) {
       thread_local std::vector<float> a_split;
       a_split.resize(m * k);

@@ -19,6 +19,7 @@
 #include "spdlog/spdlog.h"
 #include "engine/tokenizer/tokenize_lines.h"
 #include "server/batch_generate_command.h"
+#include "server/flag_spelling.h"
 #include "server/generate_command.h"
 #include "server/serve_command.h"
 
@@ -77,18 +78,6 @@ constexpr const char* kUsage =
     "  serve        the gRPC server (switchyard.v1.Switchyard, health, reflection) on --port\n\n"
     "Flags may be spelled with dashes or underscores (--max-tokens, --max_tokens).\n"
     "Run 'switchyard --help' for every flag.";
-
-// absl spells flags with underscores; accept the dashed spelling users of
-// other servers type (--max-tokens) by rewriting the name part of each flag.
-void AcceptDashedFlags(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    char* a = argv[i];
-    if (a[0] != '-' || a[1] != '-') continue;
-    for (char* c = a + 2; *c != '\0' && *c != '='; ++c) {
-      if (*c == '-') *c = '_';
-    }
-  }
-}
 
 std::string ModelPathFromFlags() {
   const std::string model = absl::GetFlag(FLAGS_model);
@@ -179,7 +168,7 @@ int main(int argc, char** argv) {
   absl::SetFlagsUsageConfig(usage);
   // Logs go to stderr so that stdout carries only results (JSON, ids, text).
   spdlog::set_default_logger(spdlog::stderr_color_mt("switchyard"));
-  AcceptDashedFlags(argc, argv);
+  switchyard::AcceptDashedFlags(argc, argv);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) return Fail(absl::StrCat("expected one command\n", kUsage));
   const std::string command = args[1];

@@ -13,22 +13,32 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// `switchyard generate` on the demo model reproduces transformers' greedy
-// continuation of the first golden prompt.
-TEST(GenerateCommandTest, GreedyJsonMatchesGolden) {
-  const std::string dir = std::string(SWITCHYARD_SOURCE_DIR) + "/tests/fixtures/mixtral";
-  std::ifstream in(dir + "/golden.json");
-  const nlohmann::json golden = nlohmann::json::parse(in)["prompts"][0];
+const std::string kMixtral = std::string(SWITCHYARD_SOURCE_DIR) + "/tests/fixtures/mixtral";
 
+nlohmann::json FirstGoldenPrompt() {
+  std::ifstream in(kMixtral + "/golden.json");
+  return nlohmann::json::parse(in)["prompts"][0];
+}
+
+// Greedy, 32 tokens past eos, JSON output: how the golden data was made.
+GenerateCommandConfig GreedyConfig() {
   GenerateCommandConfig config;
-  config.model.path = dir;
+  config.model.path = kMixtral;
   config.backend = "cpu";
-  config.prompt_ids = golden["ids"].get<std::vector<int32_t>>();
   config.sampling.temperature = 0;
   config.sampling.ignore_eos = true;
   config.sampling.max_tokens = 32;
-  config.sampling.logprobs = 2;
   config.json = true;
+  return config;
+}
+
+// `switchyard generate` on the demo model reproduces transformers' greedy
+// continuation of the first golden prompt.
+TEST(GenerateCommandTest, GreedyJsonMatchesGolden) {
+  const nlohmann::json golden = FirstGoldenPrompt();
+  GenerateCommandConfig config = GreedyConfig();
+  config.prompt_ids = golden["ids"].get<std::vector<int32_t>>();
+  config.sampling.logprobs = 2;
   std::ostringstream out;
   ASSERT_TRUE(RunGenerate(config, out).ok());
   const nlohmann::json result = nlohmann::json::parse(out.str());
@@ -42,18 +52,9 @@ TEST(GenerateCommandTest, GreedyJsonMatchesGolden) {
 // The same through --prompt: the text is encoded with the fixture's
 // tokenizer.json and the continuation decoded back, as transformers does.
 TEST(GenerateCommandTest, TextPromptMatchesGolden) {
-  const std::string dir = std::string(SWITCHYARD_SOURCE_DIR) + "/tests/fixtures/mixtral";
-  std::ifstream in(dir + "/golden.json");
-  const nlohmann::json golden = nlohmann::json::parse(in)["prompts"][0];
-
-  GenerateCommandConfig config;
-  config.model.path = dir;
-  config.backend = "cpu";
+  const nlohmann::json golden = FirstGoldenPrompt();
+  GenerateCommandConfig config = GreedyConfig();
   config.prompt_text = golden["text"];
-  config.sampling.temperature = 0;
-  config.sampling.ignore_eos = true;
-  config.sampling.max_tokens = 32;
-  config.json = true;
   std::ostringstream out;
   ASSERT_TRUE(RunGenerate(config, out).ok());
   const nlohmann::json result = nlohmann::json::parse(out.str());
@@ -64,7 +65,7 @@ TEST(GenerateCommandTest, TextPromptMatchesGolden) {
 
 TEST(GenerateCommandTest, RejectsBadInput) {
   GenerateCommandConfig config;
-  config.model.path = std::string(SWITCHYARD_SOURCE_DIR) + "/tests/fixtures/mixtral";
+  config.model.path = kMixtral;
   config.backend = "cpu";
   std::ostringstream out;
   EXPECT_THAT(std::string(RunGenerate(config, out).message()), HasSubstr("exactly one of --prompt"));

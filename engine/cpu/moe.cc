@@ -84,8 +84,9 @@ void MoeForward(const MoeWeights& w, const MoeParams& params, const float* x, in
   }
 
   if (!w.shared_expert_gate.empty()) {
-    std::vector<float> shared_out(static_cast<size_t>(num_tokens) * H);
-    MlpForward(w.shared_expert, x, num_tokens, shared_out.data(), ws.shared);
+    ws.shared_out.resize(static_cast<size_t>(num_tokens) * H);
+    const float* shared_out = ws.shared_out.data();
+    MlpForward(w.shared_expert, x, num_tokens, ws.shared_out.data(), ws.shared);
     for (int32_t t = 0; t < num_tokens; ++t) {
       float g = 0.f;
       for (int64_t i = 0; i < H; ++i) g += x[t * H + i] * w.shared_expert_gate.f32()[i];

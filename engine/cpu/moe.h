@@ -35,7 +35,8 @@ struct MoeWorkspace {
   std::vector<float> router_logits;
   Routing routing;
   DispatchPlan plan;
-  std::vector<float> x_perm, gate_up, act, y_perm, shared;
+  std::vector<float> x_perm, gate_up, act, y_perm;
+  std::vector<float> shared, shared_out;  // shared expert: MLP scratch, output
 };
 
 void MoeForward(const MoeWeights& w, const MoeParams& params, const float* x, int32_t num_tokens, float* out,

@@ -27,8 +27,7 @@ void Clamp(float* x, int64_t n, float limit) {
   for (int64_t i = 0; i < n; ++i) x[i] = std::clamp(x[i], -limit, limit);
 }
 
-void ApplyRope(float* x, const int32_t* positions, int64_t tokens, int32_t num_heads, int32_t head_dim,
-               double theta) {
+void ApplyRope(float* x, const int32_t* positions, int64_t tokens, int32_t num_heads, int32_t head_dim, double theta) {
   const int32_t half = head_dim / 2;
   // inv_freq is computed in float32 as transformers does, so that the angles
   // (and hence the logits) agree to float precision at long positions.
@@ -36,20 +35,23 @@ void ApplyRope(float* x, const int32_t* positions, int64_t tokens, int32_t num_h
   for (int32_t i = 0; i < half; ++i) {
     inv_freq[i] = static_cast<float>(1.0 / std::pow(theta, static_cast<double>(2 * i) / head_dim));
   }
-#pragma omp parallel for schedule(static) if (tokens > 16)
-  for (int64_t t = 0; t < tokens; ++t) {
-    std::vector<float> cos_v(half), sin_v(half);
-    for (int32_t i = 0; i < half; ++i) {
-      const float angle = static_cast<float>(positions[t]) * inv_freq[i];
-      cos_v[i] = std::cos(angle);
-      sin_v[i] = std::sin(angle);
-    }
-    for (int32_t h = 0; h < num_heads; ++h) {
-      float* v = x + (t * num_heads + h) * head_dim;
+#pragma omp parallel if (tokens > 16)
+  {
+    std::vector<float> cos_v(half), sin_v(half);  // one pair per thread
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < tokens; ++t) {
       for (int32_t i = 0; i < half; ++i) {
-        const float a = v[i], b = v[i + half];
-        v[i] = a * cos_v[i] - b * sin_v[i];
-        v[i + half] = b * cos_v[i] + a * sin_v[i];
+        const float angle = static_cast<float>(positions[t]) * inv_freq[i];
+        cos_v[i] = std::cos(angle);
+        sin_v[i] = std::sin(angle);
+      }
+      for (int32_t h = 0; h < num_heads; ++h) {
+        float* v = x + (t * num_heads + h) * head_dim;
+        for (int32_t i = 0; i < half; ++i) {
+          const float a = v[i], b = v[i + half];
+          v[i] = a * cos_v[i] - b * sin_v[i];
+          v[i + half] = b * cos_v[i] + a * sin_v[i];
+        }
       }
     }
   }

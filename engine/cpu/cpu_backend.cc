@@ -47,7 +47,8 @@ MemoryReport CpuBackend::memory() const {
   return r;
 }
 
-void CpuBackend::Attention(int layer, const Batch& batch, const std::vector<int32_t>& positions) {
+void CpuBackend::Attention(int layer, const Batch& batch, absl::Span<const cpu::TokenPlace> places,
+                           const std::vector<int32_t>& positions) {
   const ModelConfig& c = weights_->config;
   const LayerWeights& w = weights_->layers[layer];
   const int64_t T = static_cast<int64_t>(batch.token_ids.size());
@@ -83,8 +84,8 @@ void CpuBackend::Attention(int layer, const Batch& batch, const std::vector<int3
 
   const cpu::KvLayerView cache{k_cache_[layer].f32(), v_cache_[layer].f32(), block_size_, c.num_kv_heads,
                                c.head_dim};
-  cpu::WriteKv(cache, batch, k_.data(), v_.data());
-  cpu::PagedAttention(cache, batch, q_.data(), c.num_heads, 1.0f / std::sqrt(static_cast<float>(c.head_dim)),
+  cpu::WriteKv(cache, batch, places, k_.data(), v_.data());
+  cpu::PagedAttention(cache, batch, places, q_.data(), c.num_heads, 1.0f / std::sqrt(static_cast<float>(c.head_dim)),
                       attn_.data());
   cpu::MatMul(attn_.data(), T, WeightView::Of(w.o_proj), h_.data());
   if (!w.o_bias.empty()) cpu::AddBias(h_.data(), w.o_bias.f32(), T, H);
@@ -112,11 +113,9 @@ absl::StatusOr<ForwardResult> CpuBackend::Forward(const Batch& batch) {
   const int32_t T = static_cast<int32_t>(batch.token_ids.size());
   const int64_t H = c.hidden_size;
 
-  std::vector<int32_t> positions;
-  positions.reserve(T);
-  for (const SequenceSlice& s : batch.sequences) {
-    for (int32_t i = 0; i < s.num_tokens; ++i) positions.push_back(s.num_cached + i);
-  }
+  const std::vector<cpu::TokenPlace> places = cpu::PlaceTokens(batch);
+  std::vector<int32_t> positions(T);
+  for (int32_t t = 0; t < T; ++t) positions[t] = places[t].pos;
   x_.resize(T * H);
   h_.resize(T * H);
   q_.resize(static_cast<size_t>(T) * c.q_size());
@@ -135,7 +134,7 @@ absl::StatusOr<ForwardResult> CpuBackend::Forward(const Batch& batch) {
   result.vocab_size = c.vocab_size;
   result.expert_tokens.assign(static_cast<size_t>(c.num_layers) * c.num_experts, 0);
   for (int l = 0; l < c.num_layers; ++l) {
-    Attention(l, batch, positions);
+    Attention(l, batch, places, positions);
     FeedForward(l, T, &result.expert_tokens[static_cast<size_t>(l) * c.num_experts]);
   }
 

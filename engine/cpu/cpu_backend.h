@@ -7,6 +7,7 @@
 
 #include "engine/backend.h"
 #include "engine/cpu/moe.h"
+#include "engine/cpu/paged_attention.h"
 #include "engine/host_tensor.h"
 
 namespace switchyard::engine {
@@ -23,7 +24,10 @@ class CpuBackend : public Backend {
   MemoryReport memory() const override;
 
  private:
-  void Attention(int layer, const Batch& batch, const std::vector<int32_t>& positions);
+  // `places` and `positions` (the same positions, as RoPE takes them) are
+  // computed once per step for every layer.
+  void Attention(int layer, const Batch& batch, absl::Span<const cpu::TokenPlace> places,
+                 const std::vector<int32_t>& positions);
   void FeedForward(int layer, int32_t num_tokens, int32_t* expert_counts);
 
   std::unique_ptr<ModelWeights> weights_;

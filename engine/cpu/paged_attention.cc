@@ -9,11 +9,12 @@
 namespace switchyard::engine::cpu {
 namespace {
 
-// Flat token index -> (sequence, position), the per-token view of a batch.
-struct TokenPlace {
-  int32_t seq;
-  int32_t pos;
-};
+inline int64_t SlotOffset(const KvLayerView& c, const SequenceSlice& seq, int32_t pos) {
+  const int64_t block = seq.block_table[pos / c.block_size];
+  return (block * c.block_size + pos % c.block_size) * c.num_kv_heads * c.head_dim;
+}
+
+}  // namespace
 
 std::vector<TokenPlace> PlaceTokens(const Batch& batch) {
   std::vector<TokenPlace> places;
@@ -25,15 +26,8 @@ std::vector<TokenPlace> PlaceTokens(const Batch& batch) {
   return places;
 }
 
-inline int64_t SlotOffset(const KvLayerView& c, const SequenceSlice& seq, int32_t pos) {
-  const int64_t block = seq.block_table[pos / c.block_size];
-  return (block * c.block_size + pos % c.block_size) * c.num_kv_heads * c.head_dim;
-}
-
-}  // namespace
-
-void WriteKv(const KvLayerView& cache, const Batch& batch, const float* k, const float* v) {
-  const std::vector<TokenPlace> places = PlaceTokens(batch);
+void WriteKv(const KvLayerView& cache, const Batch& batch, absl::Span<const TokenPlace> places, const float* k,
+             const float* v) {
   const int64_t row = int64_t{cache.num_kv_heads} * cache.head_dim;
   for (size_t t = 0; t < places.size(); ++t) {
     const int64_t off = SlotOffset(cache, batch.sequences[places[t].seq], places[t].pos);
@@ -42,9 +36,8 @@ void WriteKv(const KvLayerView& cache, const Batch& batch, const float* k, const
   }
 }
 
-void PagedAttention(const KvLayerView& cache, const Batch& batch, const float* q, int32_t num_heads, float scale,
-                    float* out) {
-  const std::vector<TokenPlace> places = PlaceTokens(batch);
+void PagedAttention(const KvLayerView& cache, const Batch& batch, absl::Span<const TokenPlace> places, const float* q,
+                    int32_t num_heads, float scale, float* out) {
   const int32_t d = cache.head_dim;
   const int32_t group = num_heads / cache.num_kv_heads;
   const int64_t work = static_cast<int64_t>(places.size()) * num_heads;

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
+
+#include "absl/types/span.h"
 
 #include "engine/batch.h"
 
@@ -17,14 +20,23 @@ struct KvLayerView {
   int32_t head_dim = 0;
 };
 
+// Where each token of a flat batch sits: its sequence and its position there.
+// Computed once per step and shared by every layer.
+struct TokenPlace {
+  int32_t seq;
+  int32_t pos;
+};
+std::vector<TokenPlace> PlaceTokens(const Batch& batch);
+
 // Stores the step's k and v ([tokens, num_kv_heads·head_dim]) at each token's
 // position in its sequence's blocks.
-void WriteKv(const KvLayerView& cache, const Batch& batch, const float* k, const float* v);
+void WriteKv(const KvLayerView& cache, const Batch& batch, absl::Span<const TokenPlace> places, const float* k,
+             const float* v);
 
 // out[t, h] = softmax(q[t, h] · K[0..p]ᵀ · scale) · V[0..p], with p the
 // position of token t in its sequence and K/V from head h / (heads per kv
 // head) (grouped-query attention). q and out: [tokens, num_heads·head_dim].
-void PagedAttention(const KvLayerView& cache, const Batch& batch, const float* q, int32_t num_heads, float scale,
-                    float* out);
+void PagedAttention(const KvLayerView& cache, const Batch& batch, absl::Span<const TokenPlace> places, const float* q,
+                    int32_t num_heads, float scale, float* out);
 
 }  // namespace switchyard::engine::cpu

@@ -80,9 +80,10 @@ TEST(PagedAttentionTest, ChunkedMixedBatchMatchesContiguous) {
       append(bk, k[c.s], kKvHeads);
       append(bv, v[c.s], kKvHeads);
     }
-    WriteKv(cache, batch, bk.data(), bv.data());
+    const std::vector<TokenPlace> places = PlaceTokens(batch);
+    WriteKv(cache, batch, places, bk.data(), bv.data());
     std::vector<float> out(bq.size());
-    PagedAttention(cache, batch, bq.data(), kHeads, 1.0f / std::sqrt(float(kDim)), out.data());
+    PagedAttention(cache, batch, places, bq.data(), kHeads, 1.0f / std::sqrt(float(kDim)), out.data());
     size_t offset = 0;
     for (const Chunk& c : step) {
       const std::vector<float> ref = Reference(q[c.s], k[c.s], v[c.s], lens[c.s], c.first, c.count);

@@ -20,6 +20,10 @@ struct KvCacheConfig {
   int32_t block_size = 16;  // tokens per KV block
   int32_t num_blocks = 0;   // 0: as many as `memory_bytes` holds
   int64_t memory_bytes = int64_t{512} << 20;
+  // CUDA: when > 0 (and num_blocks is 0), the KV cache takes this share of
+  // the device memory left after the weights and the workspace, instead of
+  // memory_bytes. The CPU backend ignores it.
+  double device_memory_fraction = 0;
 
   absl::Status Validate() const;
   // Bytes one block takes for `config` (K and V, every layer, float32).

@@ -1,0 +1,69 @@
+// The parts of backend.h that every backend links, kept apart from
+// CreateBackend (which pulls in the CPU backend) so that the CUDA plugin
+// library can link them alone.
+#include <cstdint>
+
+#include "absl/strings/str_cat.h"
+#include "engine/backend.h"
+
+namespace switchyard::engine {
+
+absl::Status KvCacheConfig::Validate() const {
+  if (block_size < 1 || block_size > 1024) {
+    return absl::InvalidArgumentError(absl::StrCat("kv block_size must be in [1, 1024], got ", block_size));
+  }
+  if (num_blocks < 0) return absl::InvalidArgumentError(absl::StrCat("kv num_blocks must be >= 0, got ", num_blocks));
+  if (!(device_memory_fraction >= 0 && device_memory_fraction <= 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kv device_memory_fraction must be in [0, 1], got ", device_memory_fraction));
+  }
+  if (num_blocks == 0 && memory_bytes <= 0 && device_memory_fraction == 0) {
+    return absl::InvalidArgumentError("kv cache needs num_blocks, a positive memory_bytes or a device_memory_fraction");
+  }
+  return absl::OkStatus();
+}
+
+int64_t KvCacheConfig::BlockBytes(const ModelConfig& config, int32_t block_size) {
+  return int64_t{2} * config.num_layers * block_size * config.kv_size() * sizeof(float);
+}
+
+absl::Status ValidateBatch(const Batch& batch, const ModelConfig& config, int32_t num_blocks, int32_t block_size) {
+  size_t expected_tokens = 0;
+  for (size_t s = 0; s < batch.sequences.size(); ++s) {
+    const SequenceSlice& seq = batch.sequences[s];
+    if (seq.num_tokens < 1 || seq.num_cached < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("sequence ", s, ": num_tokens ", seq.num_tokens,
+                                                     " must be >= 1 and num_cached ", seq.num_cached, " >= 0"));
+    }
+    const int64_t end = int64_t{seq.num_cached} + seq.num_tokens;
+    if (end > config.max_position_embeddings) {
+      return absl::InvalidArgumentError(absl::StrCat("sequence ", s, ": length ", end,
+                                                     " exceeds max_position_embeddings ",
+                                                     config.max_position_embeddings));
+    }
+    if (int64_t{static_cast<int64_t>(seq.block_table.size())} * block_size < end) {
+      return absl::InvalidArgumentError(absl::StrCat("sequence ", s, ": ", seq.block_table.size(),
+                                                     " KV blocks cannot hold ", end, " positions"));
+    }
+    for (int32_t b : seq.block_table) {
+      if (b < 0 || b >= num_blocks) {
+        return absl::InvalidArgumentError(absl::StrCat("sequence ", s, ": KV block ", b, " outside [0, ",
+                                                       num_blocks, ")"));
+      }
+    }
+    expected_tokens += seq.num_tokens;
+  }
+  if (expected_tokens != batch.token_ids.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("batch has ", batch.token_ids.size(),
+                                                   " tokens but its sequences claim ", expected_tokens));
+  }
+  for (int32_t t : batch.token_ids) {
+    if (t < 0 || t >= config.vocab_size) {
+      return absl::InvalidArgumentError(absl::StrCat("token id ", t, " outside the vocabulary [0, ",
+                                                     config.vocab_size, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace switchyard::engine

@@ -1,0 +1,74 @@
+// Creating the CUDA backend: a clear error without a device (what runs here
+// and in CI), and auto falling back to the CPU.
+#include <dlfcn.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "engine/backend.h"
+#include "engine/cuda/cuda_backend.h"
+#include "tests/engine/cuda/gpu_test_util.h"
+
+namespace switchyard::engine::cuda {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(CudaBackendFactoryTest, CreateFailsCleanlyWithoutADevice) {
+  auto backend = CudaBackend::Create({});
+  if (HasCudaDevice()) {
+    ASSERT_TRUE(backend.ok()) << backend.status();
+    EXPECT_EQ((*backend)->name(), "cuda");
+    return;
+  }
+  ASSERT_FALSE(backend.ok());
+  EXPECT_EQ(backend.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(backend.status().message(), HasSubstr("CUDA device"));
+}
+
+TEST(CudaBackendFactoryTest, InvalidConfigIsRejectedBeforeTouchingTheDevice) {
+  CudaBackendConfig config;
+  config.max_num_tokens = 0;
+  EXPECT_EQ(CudaBackend::Create(config).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(CudaBackendFactoryTest, CudaByNameFailsWithAMessageAndAutoFallsBack) {
+  if (HasCudaDevice()) GTEST_SKIP() << "a device is present: the plugin may load";
+  auto cuda = CreateBackend("cuda");
+  ASSERT_FALSE(cuda.ok());
+  EXPECT_EQ(cuda.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(cuda.status().message(), HasSubstr("CUDA backend unavailable"));
+  auto fallback = CreateBackend("auto");
+  ASSERT_TRUE(fallback.ok()) << fallback.status();
+  EXPECT_EQ((*fallback)->name(), "cpu");
+}
+
+// The built plugin loads with all its dependencies resolved and exports the
+// factory that engine/backend.cc calls, which answers with a reason when
+// there is no device.
+TEST(CudaBackendFactoryTest, PluginLoadsAndItsFactoryAnswers) {
+  const std::string path = std::string(SWITCHYARD_BINARY_DIR) + "/libswitchyard_cuda.so";
+  void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(lib, nullptr) << dlerror();
+  using Factory = Backend* (*)(std::string*);
+  auto create = reinterpret_cast<Factory>(dlsym(lib, "SwitchyardCreateCudaBackend"));
+  ASSERT_NE(create, nullptr);
+  std::string error;
+  std::unique_ptr<Backend> backend(create(&error));
+  if (HasCudaDevice()) {
+    ASSERT_NE(backend, nullptr) << error;
+    EXPECT_EQ(backend->name(), "cuda");
+  } else {
+    EXPECT_EQ(backend, nullptr);
+    EXPECT_THAT(error, HasSubstr("CUDA device"));
+  }
+}
+
+TEST(CudaBackendFactoryTest, ForwardBeforeLoadIsAnError) {
+  SKIP_WITHOUT_GPU();
+  auto backend = CudaBackend::Create({});
+  ASSERT_TRUE(backend.ok()) << backend.status();
+  EXPECT_EQ((*backend)->Forward(Batch{}).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace switchyard::engine::cuda

@@ -11,4 +11,17 @@ int32_t Batch::num_logit_rows() const {
   return rows;
 }
 
+std::vector<int32_t> Batch::logit_token_rows() const {
+  std::vector<int32_t> rows;
+  int32_t first = 0;
+  for (const SequenceSlice& s : sequences) {
+    if (s.logits == LogitsMode::kLast) rows.push_back(first + s.num_tokens - 1);
+    if (s.logits == LogitsMode::kAll) {
+      for (int32_t i = 0; i < s.num_tokens; ++i) rows.push_back(first + i);
+    }
+    first += s.num_tokens;
+  }
+  return rows;
+}
+
 }  // namespace switchyard::engine

@@ -32,6 +32,8 @@ struct Batch {
   std::vector<SequenceSlice> sequences;
 
   int32_t num_logit_rows() const;
+  // The index in token_ids of each logits row's token, in ForwardResult order.
+  std::vector<int32_t> logit_token_rows() const;
 };
 
 // What a forward step returns.
@@ -43,6 +45,10 @@ struct ForwardResult {
   // [num_layers, num_experts]: tokens routed to each expert in this step (each
   // token counts once per expert it chose). Dense layers stay zero.
   std::vector<int32_t> expert_tokens;
+  // [num_logit_rows, num_layers, top_k]: for the token of each logits row, the
+  // experts the router chose in every layer, best first (-1 in dense layers);
+  // that is, the experts that computed the token sampled from that row.
+  std::vector<int32_t> routed_experts;
 };
 
 }  // namespace switchyard::engine

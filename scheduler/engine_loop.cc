@@ -85,14 +85,19 @@ absl::StatusOr<bool> EngineLoop::Step() {
       if (!chunk.samples) continue;
       auto it = live_.find(chunk.seq->id);
       Live& live = *it->second;
-      engine::SampleResult s = live.sampler.Sample(absl::MakeConstSpan(result.logits.data() + row * vocab, vocab));
-      ++row;
+      const size_t r = row++;
+      engine::SampleResult s = live.sampler.Sample(absl::MakeConstSpan(result.logits.data() + r * vocab, vocab));
       live.sampler.Accept(s.token);
       live.generated.push_back(s.token);
       ++num_generated_tokens_;
       const std::optional<FinishReason> finish = StopReason(live, s.token);
       sampled.push_back({s.token, finish.has_value()});
-      outputs.push_back({finish ? end(it) : &live, {chunk.seq->id, std::move(s), finish}});
+      RequestOutput output{chunk.seq->id, std::move(s), finish, {}};
+      if (live.request.return_routing) {
+        const size_t n = static_cast<size_t>(backend_.config().num_layers) * backend_.config().top_k;
+        output.routed_experts.assign(result.routed_experts.begin() + r * n, result.routed_experts.begin() + (r + 1) * n);
+      }
+      outputs.push_back({finish ? end(it) : &live, std::move(output)});
     }
     scheduler_->Update(plan, sampled);
   }

@@ -29,6 +29,9 @@ struct RequestOutput {
   RequestId id = 0;
   std::optional<engine::SampleResult> token;
   std::optional<FinishReason> finish;
+  // With the token, when the request asked for it: [num_layers, top_k], the
+  // experts that computed the token in every layer (-1 in dense layers).
+  std::vector<int32_t> routed_experts;
 };
 using OutputCallback = std::function<void(const RequestOutput&)>;
 
@@ -45,6 +48,7 @@ struct EngineRequest {
   absl::Time deadline = absl::InfiniteFuture();
   StopStringMatcher stop_strings;
   OutputCallback on_output;  // called on the loop's thread; may Cancel or Submit
+  bool return_routing = false;  // fill RequestOutput::routed_experts
 };
 
 class EngineLoop {
@@ -71,6 +75,7 @@ class EngineLoop {
   absl::Span<const int32_t> last_step_expert_tokens() const { return last_expert_tokens_; }
   absl::Span<const int64_t> total_expert_tokens() const { return total_expert_tokens_; }
   int64_t num_steps() const { return num_steps_; }
+  int32_t last_step_num_tokens() const { return static_cast<int32_t>(batch_.token_ids.size()); }
   int64_t num_generated_tokens() const { return num_generated_tokens_; }
 
  private:

@@ -130,25 +130,25 @@ absl::StatusOr<ForwardResult> CpuBackend::Forward(const Batch& batch) {
     ConvertToFloat(embed.dtype(), row, &x_[t * H], H);
   }
 
+  // Only the rows whose logits are wanted go through the final norm and LM head.
+  const std::vector<int32_t> rows = batch.logit_token_rows();
+  const int64_t R = static_cast<int64_t>(rows.size());
+  const int32_t k = c.top_k;
+
   ForwardResult result;
   result.vocab_size = c.vocab_size;
   result.expert_tokens.assign(static_cast<size_t>(c.num_layers) * c.num_experts, 0);
+  result.routed_experts.assign(static_cast<size_t>(R) * c.num_layers * k, -1);
   for (int l = 0; l < c.num_layers; ++l) {
     Attention(l, batch, places, positions);
     FeedForward(l, T, &result.expert_tokens[static_cast<size_t>(l) * c.num_experts]);
+    if (!weights_->layers[l].is_moe) continue;
+    for (int64_t r = 0; r < R; ++r) {
+      std::memcpy(&result.routed_experts[(r * c.num_layers + l) * k], &moe_ws_.routing.expert_ids[rows[r] * k],
+                  k * sizeof(int32_t));
+    }
   }
 
-  // Only the rows whose logits are wanted go through the final norm and LM head.
-  std::vector<int32_t> rows;
-  int32_t first = 0;
-  for (const SequenceSlice& s : batch.sequences) {
-    if (s.logits == LogitsMode::kLast) rows.push_back(first + s.num_tokens - 1);
-    if (s.logits == LogitsMode::kAll) {
-      for (int32_t i = 0; i < s.num_tokens; ++i) rows.push_back(first + i);
-    }
-    first += s.num_tokens;
-  }
-  const int64_t R = static_cast<int64_t>(rows.size());
   std::vector<float> selected(R * H);
   for (int64_t r = 0; r < R; ++r) std::memcpy(&selected[r * H], &x_[rows[r] * H], H * sizeof(float));
   cpu::RmsNorm(selected.data(), weights_->final_norm.f32(), R, H, c.rms_norm_eps, selected.data());

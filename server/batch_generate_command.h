@@ -10,7 +10,8 @@
 // JSON object per request is written in input order, each as soon as it and
 // every request before it have finished:
 //   {"index":0,"prompt_ids":[...],"token_ids":[...],"text":"...","finish_reason":"length","logprobs":[...]}
-// ("text" when the model has a tokenizer).
+// ("text" when the model has a tokenizer). The log (stderr) then gives the
+// tokens generated and the time taken, loading excluded.
 #pragma once
 
 #include <istream>

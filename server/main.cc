@@ -62,8 +62,27 @@ ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
           "serve: after SIGTERM/SIGINT, how long calls in flight may finish before they are cancelled.");
 ABSL_FLAG(int32_t, metrics_port, 9090,
           "serve: Prometheus metrics at http://HOST:PORT/metrics, on their own port; 0 = no metrics.");
+ABSL_FLAG(absl::Duration, watchdog_timeout, absl::Seconds(60),
+          "serve: health turns NOT_SERVING when the engine has work but finishes no step for this long "
+          "(and SERVING again when it recovers).");
+ABSL_FLAG(absl::Duration, expert_load_window, absl::Minutes(1),
+          "serve: the recent window of GetExpertLoad's recent_tokens and of the expert-imbalance gauges.");
+ABSL_FLAG(int32_t, max_expert_series, 8192,
+          "serve: most per-expert metric series (layers x experts); a larger model exports them summed over "
+          "layers (layer=\"all\"), and none if even that is more.");
 ABSL_FLAG(std::string, served_model_name, "",
           "serve: the model name requests may give; default: the model directory's name.");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "serve: PEM certificate chain; with --tls-key-file the gRPC port speaks TLS. Default: plaintext, "
+          "for development on loopback.");
+ABSL_FLAG(std::string, tls_key_file, "", "serve: PEM private key of --tls-cert-file.");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "serve: PEM CA certificates; set = mutual TLS: clients must present a certificate signed by one of "
+          "them (needs --tls-cert-file).");
+ABSL_FLAG(std::string, api_key_file, "",
+          "serve: file of API keys, one per line ('#' comments); every API call must then send "
+          "'authorization: Bearer <key>' metadata or get UNAUTHENTICATED. Health checks and reflection are "
+          "exempt. Default: no keys.");
 
 namespace {
 
@@ -147,12 +166,19 @@ absl::StatusOr<switchyard::server::ServeConfig> ServeConfigFromFlags() {
   c.grpc.port = absl::GetFlag(FLAGS_port);
   c.grpc.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   c.grpc.model_name = absl::GetFlag(FLAGS_served_model_name);
+  c.grpc.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  c.grpc.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
+  c.grpc.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  c.grpc.api_key_file = absl::GetFlag(FLAGS_api_key_file);
   if (c.grpc.model_name.empty()) {
     std::filesystem::path dir = std::filesystem::path(c.engine.model.path).lexically_normal();
     if (!dir.has_filename()) dir = dir.parent_path();  // "models/mixtral/"
     c.grpc.model_name = dir.filename().string();
   }
   c.metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  c.max_expert_series = absl::GetFlag(FLAGS_max_expert_series);
+  c.grpc.watchdog_timeout = absl::GetFlag(FLAGS_watchdog_timeout);
+  c.engine.expert_load_window = absl::GetFlag(FLAGS_expert_load_window);
   c.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   return c;
 }

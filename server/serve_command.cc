@@ -19,6 +19,9 @@ absl::Status ServeConfig::Validate() const {
   if (metrics_port < 0 || metrics_port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("metrics_port is ", metrics_port, "; must be in [0, 65535]"));
   }
+  if (max_expert_series < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("max_expert_series is ", max_expert_series, "; must be >= 0"));
+  }
   if (drain_timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         absl::StrCat("drain_timeout is ", absl::FormatDuration(drain_timeout), "; must be >= 0"));
@@ -41,16 +44,36 @@ absl::Status RunServe(const ServeConfig& config) {
   ASSIGN_OR_RETURN(std::unique_ptr<EngineService> engine, EngineService::Start(config.engine));
   std::unique_ptr<Metrics> metrics;
   if (config.metrics_port != 0) {
-    ASSIGN_OR_RETURN(metrics, Metrics::Start(absl::StrCat(config.grpc.host, ":", config.metrics_port), *engine));
+    ASSIGN_OR_RETURN(metrics, Metrics::Start({absl::StrCat(config.grpc.host, ":", config.metrics_port),
+                                              config.max_expert_series},
+                                             *engine));
     spdlog::info("metrics on http://{}:{}/metrics", config.grpc.host, metrics->port());
   }
+  // The port opens while the model loads, so that probes see NOT_SERVING
+  // (and calls UNAVAILABLE) instead of a refused connection.
   ASSIGN_OR_RETURN(std::unique_ptr<GrpcServer> server,
                    GrpcServer::Start(config.grpc, *engine, *tokenizer, metrics.get()));
-  spdlog::info("serving model \"{}\" on {} ({} backend)", config.grpc.model_name, server->address(),
-               engine->backend_name());
-
+  spdlog::info("listening on {}; health NOT_SERVING until the model is loaded", server->address());
   int signal = 0;
-  sigwait(&signals, &signal);
+  while (!engine->loaded() && signal == 0) {
+    if (absl::Status loading = engine->WaitUntilLoaded(absl::Now() + absl::Milliseconds(100));
+        !loading.ok() && !absl::IsDeadlineExceeded(loading)) {
+      return loading;  // the server, metrics and engine shut down as they go out of scope
+    }
+    const timespec poll{0, 0};
+    const int caught = sigtimedwait(&signals, nullptr, &poll);
+    if (caught > 0) signal = caught;
+  }
+  if (signal == 0) {
+    // Before the "serving" line, which tells the tests the server is ready.
+    spdlog::info("security: {}; {}", config.grpc.tls.Describe(),
+                 config.grpc.api_key_file.empty()
+                     ? "no API keys"
+                     : "API keys required (from " + config.grpc.api_key_file + "; health checks exempt)");
+    spdlog::info("serving model \"{}\" on {} ({} backend)", config.grpc.model_name, server->address(),
+                 engine->backend_name());
+    sigwait(&signals, &signal);
+  }
   spdlog::info("{}: draining for up to {}", signal == SIGTERM ? "SIGTERM" : "SIGINT",
                absl::FormatDuration(config.drain_timeout));
   server->StartDraining();

@@ -1,5 +1,5 @@
-// `switchyard serve`: loads the model, serves the gRPC API until SIGTERM or
-// SIGINT, then drains: health NOT_SERVING and new calls UNAVAILABLE at once,
+// `switchyard serve`: opens the port (health NOT_SERVING), loads the model,
+// serves the gRPC API (health SERVING) until SIGTERM or SIGINT, then drains: health NOT_SERVING and new calls UNAVAILABLE at once,
 // calls in flight finish for up to `drain_timeout`, the rest are cancelled.
 // Prometheus metrics are served on their own port.
 #pragma once
@@ -15,6 +15,7 @@ struct ServeConfig {
   EngineServiceConfig engine;
   GrpcServerConfig grpc;
   int32_t metrics_port = 9090;  // Prometheus text on grpc.host:metrics_port/metrics; 0: none
+  int32_t max_expert_series = 8192;  // MetricsConfig::max_expert_series
   absl::Duration drain_timeout = absl::Seconds(30);
 
   absl::Status Validate() const;

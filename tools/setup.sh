@@ -16,6 +16,8 @@ DEBIAN_PACKAGES=(
   libopenblas-openmp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler prometheus-cpp-dev
+  prometheus  # promtool, which checks the /metrics output in the tests
+  openssl     # makes the certificates of the TLS tests
 )
 
 missing=()

@@ -7,20 +7,56 @@
 #include "spdlog/spdlog.h"
 
 namespace switchyard::server {
+namespace {
+
+// Tokens per step: powers of two up to the largest sensible budget.
+std::vector<double> StepTokenBuckets() {
+  std::vector<double> b;
+  for (double v = 1; v <= 16384; v *= 2) b.push_back(v);
+  return b;
+}
+
+std::vector<double> StepSecondsBuckets() {
+  return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+}
+
+EngineOutput ErrorOutput(scheduler::RequestId id, absl::Status error, absl::Time taken) {
+  return {{id, std::nullopt, std::nullopt, {}}, std::move(error), taken};
+}
+
+}  // namespace
 
 absl::Status EngineServiceConfig::Validate() const {
   if (model.path.empty()) return absl::InvalidArgumentError("model path is empty");
+  if (expert_load_window < absl::Seconds(1)) {
+    return absl::InvalidArgumentError(absl::StrCat("expert_load_window is ", absl::FormatDuration(expert_load_window),
+                                                   "; must be at least 1s"));
+  }
+  if (!create_backend) return absl::InvalidArgumentError("create_backend is empty");
   RETURN_IF_ERROR(kv_cache.Validate());
   return scheduler.Validate();
 }
 
 absl::StatusOr<std::unique_ptr<EngineService>> EngineService::Start(const EngineServiceConfig& config) {
   RETURN_IF_ERROR(config.Validate());
-  ASSIGN_OR_RETURN(std::unique_ptr<engine::ModelWeights> weights, engine::LoadModel(config.model));
-  ASSIGN_OR_RETURN(std::unique_ptr<engine::Backend> backend, engine::CreateBackend(config.backend));
-  RETURN_IF_ERROR(backend->Load(std::move(weights), config.kv_cache));
+  return std::unique_ptr<EngineService>(new EngineService(config));
+}
+
+EngineService::EngineService(EngineServiceConfig config) : config_(std::move(config)) {
+  snapshot_.step_tokens = HistogramCounts(StepTokenBuckets());
+  snapshot_.step_seconds = HistogramCounts(StepSecondsBuckets());
+  snapshot_.expert_load_window = config_.expert_load_window;
+  thread_ = std::thread([this] { Run(); });
+}
+
+EngineService::~EngineService() { Shutdown(); }
+
+absl::Status EngineService::Load() {
+  ASSIGN_OR_RETURN(std::unique_ptr<engine::ModelWeights> weights, engine::LoadModel(config_.model));
+  ASSIGN_OR_RETURN(std::unique_ptr<engine::Backend> backend, config_.create_backend(config_.backend));
+  RETURN_IF_ERROR(backend->Load(std::move(weights), config_.kv_cache));
   ASSIGN_OR_RETURN(std::unique_ptr<scheduler::EngineLoop> loop,
-                   scheduler::EngineLoop::Create(*backend, config.scheduler));
+                   scheduler::EngineLoop::Create(*backend, config_.scheduler));
   // Warm-up: one token of a one-token prompt, before any client waits on it.
   engine::SamplingParams greedy;
   greedy.temperature = 0;
@@ -30,23 +66,36 @@ absl::StatusOr<std::unique_ptr<EngineService>> EngineService::Start(const Engine
   warm_up.sampling = greedy;
   RETURN_IF_ERROR(loop->Submit(std::move(warm_up)));
   RETURN_IF_ERROR(loop->RunUntilIdle());
-  return std::unique_ptr<EngineService>(new EngineService(std::move(backend), std::move(loop)));
+
+  const engine::ModelConfig& c = backend->config();
+  memory_ = backend->memory();
+  backend_ = std::move(backend);
+  loop_ = std::move(loop);
+  std::lock_guard<std::mutex> lock(mu_);
+  window_.emplace(static_cast<size_t>(c.num_layers) * c.num_experts, config_.expert_load_window);
+  // The warm-up's step, which the since-start counters hold too.
+  window_->Add(absl::Now(), loop_->last_step_expert_tokens());
+  snapshot_.num_layers = c.num_layers;
+  snapshot_.num_experts = c.num_experts;
+  return absl::OkStatus();
 }
 
-EngineService::EngineService(std::unique_ptr<engine::Backend> backend, std::unique_ptr<scheduler::EngineLoop> loop)
-    : backend_(std::move(backend)), memory_(backend_->memory()), loop_(std::move(loop)) {
-  Publish();
-  thread_ = std::thread([this] { Run(); });
+absl::Status EngineService::WaitUntilLoaded(absl::Time deadline) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!load_done_.wait_until(lock, absl::ToChronoTime(deadline), [this] { return load_status_.has_value(); })) {
+    return absl::DeadlineExceededError("the model is still loading");
+  }
+  return *load_status_;
 }
-
-EngineService::~EngineService() { Shutdown(); }
 
 absl::StatusOr<scheduler::RequestId> EngineService::Submit(EngineSubmission submission) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!loaded()) return absl::UnavailableError("the model is still loading");
   if (!accepting_) return absl::UnavailableError("the server is shutting down");
   const scheduler::RequestId id = next_id_++;
   inbox_.push_back({id, std::move(submission)});
-  ++num_accepted_live_;
+  // An idle engine's clock for the watchdog starts with its first work.
+  if (num_accepted_live_++ == 0) last_progress_ = absl::Now();
   wake_.notify_one();
   return id;
 }
@@ -77,21 +126,52 @@ void EngineService::Shutdown() {
   if (thread_.joinable()) thread_.join();
 }
 
-EngineSnapshot EngineService::snapshot() const {
+absl::Duration EngineService::StalledFor(absl::Time now) const {
   std::lock_guard<std::mutex> lock(mu_);
-  return snapshot_;
+  if (num_accepted_live_ == 0) return absl::ZeroDuration();
+  return std::max(now - last_progress_, absl::ZeroDuration());
 }
 
-void EngineService::Publish() {
-  EngineSnapshot s{loop_->scheduler().stats(),
-                   {loop_->total_expert_tokens().begin(), loop_->total_expert_tokens().end()},
-                   {loop_->last_step_expert_tokens().begin(), loop_->last_step_expert_tokens().end()},
-                   loop_->num_steps(), loop_->num_generated_tokens()};
+EngineSnapshot EngineService::snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
-  snapshot_ = std::move(s);
+  EngineSnapshot s = snapshot_;
+  if (window_) {
+    absl::Span<const int64_t> recent = window_->Sum(absl::Now());
+    s.recent_expert_tokens.assign(recent.begin(), recent.end());
+  }
+  return s;
+}
+
+void EngineService::Publish(std::optional<absl::Duration> step) {
+  const absl::Time now = absl::Now();
+  std::lock_guard<std::mutex> lock(mu_);
+  EngineSnapshot& s = snapshot_;
+  s.scheduler = loop_->scheduler().stats();
+  s.expert_tokens.assign(loop_->total_expert_tokens().begin(), loop_->total_expert_tokens().end());
+  s.last_step_expert_tokens.assign(loop_->last_step_expert_tokens().begin(), loop_->last_step_expert_tokens().end());
+  s.num_steps = loop_->num_steps();
+  s.num_generated_tokens = loop_->num_generated_tokens();
+  if (step) {
+    s.step_tokens.Observe(loop_->last_step_num_tokens());
+    s.step_seconds.Observe(absl::ToDoubleSeconds(*step));
+    window_->Add(now, loop_->last_step_expert_tokens());
+  }
+  last_progress_ = now;
 }
 
 void EngineService::Run() {
+  const absl::Status loaded = Load();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    load_status_ = loaded;
+    if (loaded.ok()) loaded_.store(true, std::memory_order_release);
+  }
+  load_done_.notify_all();
+  if (!loaded.ok()) {
+    FailToLoad(loaded);
+    return;
+  }
+  Publish(std::nullopt);
   for (;;) {
     std::vector<Pending> inbox;
     std::vector<scheduler::RequestId> cancels;
@@ -111,25 +191,28 @@ void EngineService::Run() {
     if (stop) {
       for (const auto& [id, live] : live_) loop_->Cancel(id).IgnoreError();
     }
+    std::optional<absl::Duration> step;
     if (!loop_->idle()) {
+      const int64_t steps = loop_->num_steps();
+      const absl::Time start = absl::Now();
       absl::StatusOr<bool> worked = loop_->Step();
       if (!worked.ok()) {
         FailForGood(worked.status());
         return;
       }
+      if (loop_->num_steps() != steps) step = absl::Now() - start;
     }
-    Publish();
+    Publish(step);
     if (stop && loop_->idle()) return;
   }
 }
 
-namespace {
-
-EngineOutput ErrorOutput(scheduler::RequestId id, absl::Status error, absl::Time taken) {
-  return {{id, std::nullopt, std::nullopt}, std::move(error), taken};
+void EngineService::FailToLoad(const absl::Status& load_error) {
+  spdlog::error("loading the model failed: {}", load_error.ToString());
+  std::unique_lock<std::mutex> lock(mu_);
+  accepting_ = false;
+  wake_.wait(lock, [this] { return stop_; });
 }
-
-}  // namespace
 
 void EngineService::FailForGood(const absl::Status& step_error) {
   // The loop is unusable after a backend error: end every request with it,
@@ -159,13 +242,19 @@ void EngineService::FailForGood(const absl::Status& step_error) {
 void EngineService::Admit(Pending p, absl::Time now) {
   const scheduler::RequestId id = p.id;
   EngineSubmission& s = p.submission;
+  const int64_t prompt_tokens = static_cast<int64_t>(s.prompt_ids.size());
   absl::Status st = loop_->Submit({id, std::move(s.prompt_ids), std::move(s.sampling), s.deadline,
                                    std::move(s.stop_strings),
-                                   [this, id](const scheduler::RequestOutput& o) { Deliver(id, o); }});
+                                   [this, id](const scheduler::RequestOutput& o) { Deliver(id, o); },
+                                   s.return_routing});
   if (!st.ok()) {
     s.on_output(ErrorOutput(id, std::move(st), now));
     Ended();
     return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    snapshot_.num_prompt_tokens += prompt_tokens;
   }
   live_.emplace(id, Live{std::move(s.on_output), now});
 }

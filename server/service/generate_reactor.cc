@@ -29,6 +29,7 @@ void GenerateReactor::OnEngineOutput(const EngineOutput& output) {
     response_->mutable_token_ids()->Swap(chunk_.mutable_token_ids());
     response_->set_text(std::move(*chunk_.mutable_text()));
     response_->mutable_logprobs()->Swap(chunk_.mutable_logprobs());
+    response_->mutable_routing()->Swap(chunk_.mutable_routing());
     v1::GenerationEnd end;
     generation_->FillEnd(end);
     response_->set_finish_reason(end.finish_reason());

@@ -67,6 +67,7 @@ absl::StatusOr<GenerationInput> ParseGenerateRequest(const v1::GenerateRequest& 
                                                    model.max_position_embeddings));
   }
   in.stop.assign(request.stopping().stop().begin(), request.stopping().stop().end());
+  in.return_routing = request.return_routing();
   RETURN_IF_ERROR(engine::StopStrings::Validate(in.stop));
   return in;
 }

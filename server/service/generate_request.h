@@ -20,6 +20,7 @@ struct GenerationInput {
   std::vector<int32_t> prompt_ids;
   engine::SamplingParams sampling;
   std::vector<std::string> stop;
+  bool return_routing = false;
 };
 
 // Text prompts are encoded with `tokenizer`; ids, lengths and sampling are

@@ -30,11 +30,12 @@ int64_t Micros(absl::Time from, absl::Time to) {
 
 }  // namespace
 
-Generation::Generation(const engine::Tokenizer& tokenizer, std::vector<std::string> stops, int32_t prompt_tokens,
-                       bool logprobs, absl::Time received, Metrics* metrics)
-    : text_(tokenizer, std::move(stops)),
-      prompt_tokens_(prompt_tokens),
-      logprobs_(logprobs),
+Generation::Generation(const engine::Tokenizer& tokenizer, const GenerationInput& input, absl::Time received,
+                       Metrics* metrics)
+    : text_(tokenizer, input.stop),
+      prompt_tokens_(static_cast<int32_t>(input.prompt_ids.size())),
+      logprobs_(input.sampling.logprobs > 0),
+      routing_(input.return_routing),
       received_(received),
       metrics_(metrics) {}
 
@@ -65,11 +66,18 @@ bool Generation::Add(const EngineOutput& output, v1::GenerateChunk& chunk) {
         top->set_logprob(t.logprob);
       }
     }
+    if (routing_) {
+      const std::vector<int32_t>& experts = output.output.routed_experts;
+      chunk.add_routing()->mutable_experts()->Add(experts.begin(), experts.end());
+    }
   }
   if (!output.output.finish) return false;
   finish_ = output.output.finish;
   *chunk.mutable_text() += text_.Finish();
-  if (metrics_ != nullptr && completion_tokens_ > 0) metrics_->ObserveEndToEnd(last_token_ - received_);
+  if (metrics_ != nullptr) {
+    if (completion_tokens_ > 0) metrics_->ObserveEndToEnd(last_token_ - received_);
+    metrics_->ObserveRequest(taken_ - received_, prompt_tokens_, completion_tokens_);
+  }
   return true;
 }
 
@@ -99,10 +107,9 @@ absl::StatusOr<scheduler::RequestId> StartGeneration(const GenerateEnv& env, con
   if (!admission.ok()) return admission;
   absl::StatusOr<GenerationInput> input = ParseGenerateRequest(request, env.tokenizer, env.engine.model_config());
   if (!input.ok()) return input.status();
-  generation.emplace(env.tokenizer, input->stop, static_cast<int32_t>(input->prompt_ids.size()),
-                     input->sampling.logprobs > 0, absl::Now(), env.metrics);
+  generation.emplace(env.tokenizer, *input, absl::Now(), env.metrics);
   EngineSubmission s{std::move(input->prompt_ids), std::move(input->sampling), deadline, nullptr,
-                     std::move(on_output)};
+                     input->return_routing, std::move(on_output)};
   // Stop strings are matched on the engine thread against the decoded text
   // of the generated tokens.
   if (!input->stop.empty()) {

@@ -31,12 +31,13 @@ struct GenerateEnv {
 
 class Generation {
  public:
-  // `metrics` (may be null) gets the request's latencies.
-  Generation(const engine::Tokenizer& tokenizer, std::vector<std::string> stops, int32_t prompt_tokens,
-             bool logprobs, absl::Time received, Metrics* metrics);
+  // For the request `input`, received at `received`; `metrics` (may be
+  // null) gets its latencies and sizes.
+  Generation(const engine::Tokenizer& tokenizer, const GenerationInput& input, absl::Time received,
+             Metrics* metrics);
 
-  // Appends the output's token (ids, text, logprobs) to `chunk`; at the
-  // terminal event also the held-back text. Returns whether it was terminal.
+  // Appends the output's token (ids, text, logprobs, routing) to `chunk`; at
+  // the terminal event also the held-back text. Returns whether it was terminal.
   bool Add(const EngineOutput& output, v1::GenerateChunk& chunk);
 
   // After the terminal event: OK for a normal finish, else the status the
@@ -49,6 +50,7 @@ class Generation {
   TextStream text_;
   int32_t prompt_tokens_;
   bool logprobs_;
+  bool routing_;
   absl::Time received_;
   Metrics* metrics_;
   absl::Time taken_ = absl::InfinitePast();

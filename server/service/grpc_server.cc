@@ -1,6 +1,7 @@
 #include "server/service/grpc_server.h"
 
 #include "absl/strings/str_cat.h"
+#include "engine/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "server/service/call_metrics_interceptor.h"
@@ -28,20 +29,30 @@ absl::Status GrpcServerConfig::Validate() const {
         absl::StrCat("max_message_bytes is ", max_message_bytes, "; must be in [1024, 2147483647]"));
   }
   if (host.empty()) return absl::InvalidArgumentError("host is empty");
-  return absl::OkStatus();
+  if (watchdog_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("watchdog_timeout is ", absl::FormatDuration(watchdog_timeout), "; must be > 0"));
+  }
+  // The files are read here too, so that a wrong path fails before the model loads.
+  if (!api_key_file.empty()) RETURN_IF_ERROR(ApiKeys::LoadFile(api_key_file).status());
+  return tls.Validate();
 }
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerConfig& config, EngineService& engine,
                                                               const engine::Tokenizer& tokenizer, Metrics* metrics) {
   if (absl::Status st = config.Validate(); !st.ok()) return st;
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, BuildServerCredentials(config.tls));
+  std::optional<ApiKeys> api_keys;
+  if (!config.api_key_file.empty()) {
+    ASSIGN_OR_RETURN(api_keys, ApiKeys::LoadFile(config.api_key_file));
+  }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  std::unique_ptr<GrpcServer> server(
-      new GrpcServer(config.host, std::make_unique<SwitchyardService>(engine, tokenizer, config.model_name, metrics)));
+  std::unique_ptr<GrpcServer> server(new GrpcServer(
+      config.host,
+      std::make_unique<SwitchyardService>(engine, tokenizer, config.model_name, metrics, std::move(api_keys))));
   grpc::ServerBuilder builder;
-  // Plaintext: TLS and API keys are not implemented yet (issue 5).
-  builder.AddListeningPort(absl::StrCat(config.host, ":", config.port), grpc::InsecureServerCredentials(),
-                           &server->port_);
+  builder.AddListeningPort(absl::StrCat(config.host, ":", config.port), credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.SetMaxSendMessageSize(config.max_message_bytes);
   builder.RegisterService(server->service_.get());
@@ -54,7 +65,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerCo
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.host, ":", config.port));
   }
-  SetServing(*server->server_, true);
+  grpc::Server* grpc_server = server->server_.get();
+  server->watchdog_ = std::make_unique<HealthWatchdog>(
+      engine, config.watchdog_timeout, [grpc_server](bool serving) { SetServing(*grpc_server, serving); });
   return server;
 }
 
@@ -67,7 +80,7 @@ std::string GrpcServer::address() const { return absl::StrCat(host_, ":", port_)
 
 void GrpcServer::StartDraining() {
   service_->StartDraining();
-  if (server_) SetServing(*server_, false);
+  if (watchdog_) watchdog_->StartDraining();
 }
 
 void GrpcServer::Shutdown(absl::Time deadline) {

@@ -8,7 +8,9 @@
 #include "engine/dtype.h"
 #include "server/service/generate_reactor.h"
 #include "server/service/generate_stream_reactor.h"
+#include "server/service/expert_load.h"
 #include "server/service/grpc_status.h"
+#include "server/service/watch_expert_load_reactor.h"
 
 namespace switchyard::server {
 namespace {
@@ -28,11 +30,19 @@ grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* context, const absl:
 }  // namespace
 
 SwitchyardService::SwitchyardService(EngineService& engine, const engine::Tokenizer& tokenizer,
-                                     std::string model_name, Metrics* metrics)
-    : engine_(engine), tokenizer_(tokenizer), model_name_(std::move(model_name)), metrics_(metrics) {}
+                                     std::string model_name, Metrics* metrics, std::optional<ApiKeys> api_keys)
+    : engine_(engine),
+      tokenizer_(tokenizer),
+      model_name_(std::move(model_name)),
+      metrics_(metrics),
+      api_keys_(std::move(api_keys)) {}
 
-absl::Status SwitchyardService::Admit(const std::string& model) const {
+absl::Status SwitchyardService::Admit(const grpc::CallbackServerContext& context, const std::string& model) const {
+  if (api_keys_) {
+    if (absl::Status st = api_keys_->Check(context.client_metadata()); !st.ok()) return st;
+  }
   if (draining_) return absl::UnavailableError("the server is shutting down");
+  if (!engine_.loaded()) return absl::UnavailableError("the model is still loading");
   if (!model.empty() && model != model_name_) {
     return absl::NotFoundError(absl::StrCat("model \"", model, "\" is not served here; this server serves \"",
                                             model_name_, "\""));
@@ -45,20 +55,20 @@ grpc::ServerUnaryReactor* SwitchyardService::Generate(grpc::CallbackServerContex
                                                       v1::GenerateResponse* response) {
   in_flight_.Enter();
   return new GenerateReactor({engine_, tokenizer_, in_flight_, metrics_}, *request, response, Deadline(*context),
-                             Admit(request->model()));
+                             Admit(*context, request->model()));
 }
 
 grpc::ServerWriteReactor<v1::GenerateStreamResponse>* SwitchyardService::GenerateStream(
     grpc::CallbackServerContext* context, const v1::GenerateRequest* request) {
   in_flight_.Enter();
   return new GenerateStreamReactor({engine_, tokenizer_, in_flight_, metrics_}, *request, Deadline(*context),
-                                   Admit(request->model()));
+                                   Admit(*context, request->model()));
 }
 
 grpc::ServerUnaryReactor* SwitchyardService::Tokenize(grpc::CallbackServerContext* context,
                                                       const v1::TokenizeRequest* request,
                                                       v1::TokenizeResponse* response) {
-  if (absl::Status st = Admit(request->model()); !st.ok()) return Done(context, st);
+  if (absl::Status st = Admit(*context, request->model()); !st.ok()) return Done(context, st);
   const bool special = !request->has_add_special_tokens() || request->add_special_tokens();
   for (int32_t id : tokenizer_.Encode(request->text(), special)) response->add_token_ids(id);
   return Done(context, absl::OkStatus());
@@ -67,7 +77,7 @@ grpc::ServerUnaryReactor* SwitchyardService::Tokenize(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* SwitchyardService::Detokenize(grpc::CallbackServerContext* context,
                                                         const v1::DetokenizeRequest* request,
                                                         v1::DetokenizeResponse* response) {
-  if (absl::Status st = Admit(request->model()); !st.ok()) return Done(context, st);
+  if (absl::Status st = Admit(*context, request->model()); !st.ok()) return Done(context, st);
   const int32_t vocab = engine_.model_config().vocab_size;
   const auto& ids = request->token_ids();
   for (int i = 0; i < ids.size(); ++i) {
@@ -84,7 +94,7 @@ grpc::ServerUnaryReactor* SwitchyardService::Detokenize(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* SwitchyardService::GetModelInfo(grpc::CallbackServerContext* context,
                                                           const v1::GetModelInfoRequest* request,
                                                           v1::ModelInfo* response) {
-  if (absl::Status st = Admit(request->model()); !st.ok()) return Done(context, st);
+  if (absl::Status st = Admit(*context, request->model()); !st.ok()) return Done(context, st);
   const engine::ModelConfig& c = engine_.model_config();
   const scheduler::SchedulerStats stats = engine_.snapshot().scheduler;
   const engine::MemoryReport memory = engine_.memory();
@@ -110,27 +120,20 @@ grpc::ServerUnaryReactor* SwitchyardService::GetModelInfo(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* SwitchyardService::GetExpertLoad(grpc::CallbackServerContext* context,
                                                            const v1::GetExpertLoadRequest* request,
                                                            v1::ExpertLoad* response) {
-  if (absl::Status st = Admit(request->model()); !st.ok()) return Done(context, st);
-  const engine::ModelConfig& c = engine_.model_config();
-  const EngineSnapshot s = engine_.snapshot();
-  response->set_num_layers(c.num_layers);
-  response->set_num_experts(c.num_experts);
-  response->set_top_k(c.top_k);
-  response->set_num_steps(s.num_steps);
-  for (int layer = 0; layer < c.num_layers && c.num_experts > 0; ++layer) {
-    v1::LayerExpertLoad* l = response->add_layers();
-    l->set_layer(layer);
-    int64_t sum = 0, max = 0;
-    for (int e = 0; e < c.num_experts; ++e) {
-      const size_t i = static_cast<size_t>(layer) * c.num_experts + e;
-      l->add_tokens(s.expert_tokens[i]);
-      l->add_last_step_tokens(s.last_step_expert_tokens[i]);
-      sum += s.expert_tokens[i];
-      max = std::max(max, s.expert_tokens[i]);
-    }
-    if (sum > 0) l->set_imbalance(static_cast<double>(max) * c.num_experts / static_cast<double>(sum));
-  }
+  if (absl::Status st = Admit(*context, request->model()); !st.ok()) return Done(context, st);
+  FillExpertLoad(engine_.snapshot(), engine_.model_config().top_k, *response);
   return Done(context, absl::OkStatus());
+}
+
+grpc::ServerWriteReactor<v1::ExpertLoad>* SwitchyardService::WatchExpertLoad(
+    grpc::CallbackServerContext* context, const v1::WatchExpertLoadRequest* request) {
+  absl::Status admission = Admit(*context, request->model());
+  const int32_t ms = request->interval_ms() == 0 ? 1000 : request->interval_ms();
+  if (admission.ok() && (ms < 100 || ms > 3600000)) {
+    admission = absl::InvalidArgumentError(
+        absl::StrCat("interval_ms is ", request->interval_ms(), "; must be in [100, 3600000], or 0 for 1000"));
+  }
+  return new WatchExpertLoadReactor(engine_, absl::Milliseconds(ms), admission);
 }
 
 }  // namespace switchyard::server

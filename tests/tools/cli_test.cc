@@ -1,79 +1,37 @@
 // switchyard-cli against the real `switchyard serve` binary on loopback with
 // the demo model: every command, and a bad request's status.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
+#include <memory>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-extern char** environ;
+#include "tests/tools/processes.h"
 
 namespace {
 
-const std::string kBinaryDir = SWITCHYARD_BINARY_DIR;
+using switchyard::test::kBinaryDir;
+using switchyard::test::ReadFile;
+using switchyard::test::ServerProcess;
+using switchyard::test::Spawn;
+using switchyard::test::TempFile;
 
-// Files of this process alone: ctest runs each test in its own process, side by side.
-std::string TempFile(const std::string& name) {
-  return testing::TempDir() + "/cli_test_" + std::to_string(getpid()) + "_" + name;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Starts `args` with stdout and stderr in the given files; returns its pid.
-pid_t Spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv;
-  for (std::string& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  return rc == 0 ? pid : -1;
-}
-
-struct CliResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using CliResult = switchyard::test::ProcessResult;
 
 class CliTest : public testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const std::string log = TempFile("server.log");
-    server_pid_ = Spawn({kBinaryDir + "/switchyard", "serve", "--backend=cpu", "--host=127.0.0.1", "--port=0",
-                         "--metrics-port=0", "--kv-cache-mb=16", "--drain-timeout=5s",
-                         "--model=" + std::string(SWITCHYARD_SOURCE_DIR) + "/tests/fixtures/mixtral"},
-                        TempFile("server.out"), log);
-    ASSERT_GT(server_pid_, 0);
-    const std::regex serving("serving .* on (127\\.0\\.0\\.1:[0-9]+)");
-    for (int i = 0; i < 500 && address_.empty(); ++i) {
-      std::smatch m;
-      const std::string s = ReadFile(log);
-      if (std::regex_search(s, m, serving)) address_ = m[1];
-      else std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    ASSERT_FALSE(address_.empty()) << "no address logged:\n" << ReadFile(log);
+    server_ = std::make_unique<ServerProcess>();
+    ASSERT_TRUE(server_->Start()) << "no address logged:\n" << server_->log();
+    address_ = server_->address();
     // The server is up: wait for health through the CLI itself.
     for (int i = 0; i < 100; ++i) {
       if (Cli({"health"}).exit_code == 0) return;
@@ -83,32 +41,19 @@ class CliTest : public testing::Test {
   }
 
   static void TearDownTestSuite() {
-    if (server_pid_ <= 0) return;
-    kill(server_pid_, SIGTERM);
-    int status = 0;
-    EXPECT_EQ(waitpid(server_pid_, &status, 0), server_pid_);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-    server_pid_ = -1;
+    if (server_ == nullptr) return;
+    EXPECT_EQ(server_->Stop(), 0) << server_->log();
+    server_.reset();
   }
 
   static CliResult Cli(std::vector<std::string> args) {
     args.insert(args.begin() + 1, "--addr=" + address_);
     args.insert(args.begin() + 2, "--timeout=20s");
     args.insert(args.begin(), kBinaryDir + "/switchyard-cli");
-    const std::string out = TempFile("cli.out");
-    const std::string err = TempFile("cli.err");
-    CliResult r;
-    const pid_t pid = Spawn(args, out, err);
-    if (pid <= 0) return r;
-    int status = 0;
-    waitpid(pid, &status, 0);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = ReadFile(out);
-    r.err = ReadFile(err);
-    return r;
+    return switchyard::test::Run(args);
   }
 
-  static inline pid_t server_pid_ = -1;
+  static inline std::unique_ptr<ServerProcess> server_;
   static inline std::string address_;
 };
 

@@ -57,6 +57,7 @@ std::string StatusCodeName(grpc::StatusCode code) {
 
 void CallSettings::Apply(grpc::ClientContext& ctx) const {
   if (timeout_ms > 0) ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
+  if (!api_key.empty()) ctx.AddMetadata("authorization", "Bearer " + api_key);
 }
 
 std::string FormatBytes(int64_t bytes) {

@@ -24,9 +24,11 @@ inline constexpr int kExitCancelled = 130;
 // "INVALID_ARGUMENT", "UNAVAILABLE", ...
 std::string StatusCodeName(grpc::StatusCode code);
 
-// Applies a deadline to every call (none when zero).
+// Applies a deadline (none when zero) and the API key (none when empty, sent
+// as `authorization: Bearer <key>`) to every call.
 struct CallSettings {
   int64_t timeout_ms = 0;
+  std::string api_key;
   void Apply(grpc::ClientContext& ctx) const;
 };
 

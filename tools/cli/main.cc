@@ -23,8 +23,18 @@
 #include "absl/time/time.h"
 #include "server/flag_spelling.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/connection.h"
 
 ABSL_FLAG(std::string, addr, "127.0.0.1:50051", "The server's address, host:port.");
+ABSL_FLAG(bool, tls, false, "Connect with TLS, checking the server's certificate against the system's CAs.");
+ABSL_FLAG(std::string, tls_ca_file, "", "TLS, checking the server's certificate against these PEM CAs instead.");
+ABSL_FLAG(std::string, tls_cert_file, "", "TLS with this PEM client certificate, for a mutual-TLS server.");
+ABSL_FLAG(std::string, tls_key_file, "", "The PEM private key of --tls-cert-file.");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "The name the server's certificate must carry, if not the host in --addr (e.g. localhost).");
+ABSL_FLAG(std::string, api_key_file, "",
+          "A file holding the API key, sent as 'authorization: Bearer <key>'. Default: $SWITCHYARD_API_KEY "
+          "if set. (There is no flag for the key itself: other users could read it in ps.)");
 ABSL_FLAG(absl::Duration, timeout, absl::ZeroDuration(),
           "Deadline of the call, e.g. 10s or 500ms; 0 = none (Ctrl-C still cancels a generation).");
 ABSL_FLAG(std::string, model, "", "The served model's name; empty = the server's one model.");
@@ -60,7 +70,8 @@ namespace v1 = switchyard::v1;
 
 constexpr const char* kUsage =
     "switchyard-cli, a command-line client of a Switchyard gRPC server.\n\n"
-    "usage: switchyard-cli <command> [--addr=127.0.0.1:50051] [--timeout=10s] [flags]\n\n"
+    "usage: switchyard-cli <command> [--addr=127.0.0.1:50051] [--timeout=10s] [flags]\n"
+    "       [--tls | --tls-ca-file=CA.pem] [--tls-cert-file=C.pem --tls-key-file=K.pem] [--api-key-file=F]\n\n"
     "commands:\n"
     "  generate      --prompt TEXT [--max-tokens N --temperature T --top-p P --top-k K --seed S\n"
     "                --stop STR ... --logprobs N] [--json]: streams the text to stdout as it is\n"
@@ -103,10 +114,30 @@ std::vector<std::string> ExtractStops(int& argc, char** argv) {
   return stops;
 }
 
-cli::CallSettings CallFromFlags() {
+struct Connection {
+  std::shared_ptr<grpc::Channel> channel;
   cli::CallSettings call;
-  call.timeout_ms = absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_timeout));
-  return call;
+};
+
+// An error when a TLS or API key file cannot be read.
+absl::StatusOr<Connection> ConnectFromFlags() {
+  cli::ConnectionOptions options;
+  options.address = absl::GetFlag(FLAGS_addr);
+  options.tls = absl::GetFlag(FLAGS_tls);
+  options.ca_file = absl::GetFlag(FLAGS_tls_ca_file);
+  options.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  options.key_file = absl::GetFlag(FLAGS_tls_key_file);
+  options.server_name = absl::GetFlag(FLAGS_tls_server_name);
+  Connection c;
+  absl::StatusOr<std::string> key =
+      cli::LoadApiKey(absl::GetFlag(FLAGS_api_key_file), std::getenv("SWITCHYARD_API_KEY"));
+  if (!key.ok()) return key.status();
+  c.call.api_key = *std::move(key);
+  c.call.timeout_ms = absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_timeout));
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = cli::OpenChannel(options);
+  if (!channel.ok()) return channel.status();
+  c.channel = *std::move(channel);
+  return c;
 }
 
 v1::GenerateRequest GenerateRequestFromFlags(const std::vector<std::string>& stops) {
@@ -147,7 +178,8 @@ int RunGenerate(const std::vector<std::string>& stops) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_addr), grpc::InsecureChannelCredentials());
+  absl::StatusOr<Connection> connection = ConnectFromFlags();
+  if (!connection.ok()) return Usage(std::string(connection.status().message()));
 
   std::mutex mu;  // held while ctx is used or replaced
   grpc::ClientContext* ctx = nullptr;
@@ -167,7 +199,7 @@ int RunGenerate(const std::vector<std::string>& stops) {
   cli::GenerateOptions options;
   options.json = absl::GetFlag(FLAGS_json);
   const int rc = cli::Generate(
-      channel, CallFromFlags(), request, options,
+      connection->channel, connection->call, request, options,
       [&](grpc::ClientContext* c) {
         std::lock_guard<std::mutex> lock(mu);
         ctx = c;
@@ -205,8 +237,10 @@ int main(int argc, char** argv) {
   if (command != "tokenize" && command != "model-info" && command != "expert-load" && command != "health") {
     return Usage(absl::StrCat("unknown command '", command, "'\n", kUsage));
   }
-  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_addr), grpc::InsecureChannelCredentials());
-  const cli::CallSettings call = CallFromFlags();
+  absl::StatusOr<Connection> connection = ConnectFromFlags();
+  if (!connection.ok()) return Usage(std::string(connection.status().message()));
+  const std::shared_ptr<grpc::Channel>& channel = connection->channel;
+  const cli::CallSettings& call = connection->call;
   if (command == "tokenize") {
     v1::TokenizeRequest request;
     request.set_model(absl::GetFlag(FLAGS_model));

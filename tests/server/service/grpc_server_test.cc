@@ -21,57 +21,15 @@
 #include "nlohmann/json.hpp"
 #include "server/generate_command.h"
 #include "server/service/engine_service.h"
+#include "engine/cpu/cpu_backend.h"
+#include "engine/model_loader.h"
 #include "server/service/metrics.h"
+#include "tests/server/service/bad_generate_requests.h"
+#include "tests/server/service/server_test_util.h"
 #include "switchyard/v1/switchyard.grpc.pb.h"
 
 namespace switchyard::server {
 namespace {
-
-const std::string kMixtral = std::string(SWITCHYARD_SOURCE_DIR) + "/tests/fixtures/mixtral";
-constexpr int32_t kMaxMessageBytes = 64 << 10;
-
-struct Golden {
-  std::string text;
-  std::vector<int32_t> ids;
-  std::vector<int32_t> greedy;
-  std::string greedy_text;
-};
-
-Golden ReadGolden() {
-  std::ifstream in(kMixtral + "/golden.json");
-  const nlohmann::json j = nlohmann::json::parse(in);
-  const nlohmann::json& p = j["prompts"][0];
-  return {p["text"], p["ids"], p["greedy"], p["greedy_text"]};
-}
-
-EngineServiceConfig EngineConfig() {
-  EngineServiceConfig c;
-  c.model.path = kMixtral;
-  c.backend = "cpu";
-  c.kv_cache.num_blocks = 128;
-  return c;
-}
-
-// grpc.health.v1.Health/Check through the generic stub: the response's
-// field 1 (status) is 1 for SERVING, 2 for NOT_SERVING.
-int HealthStatus(const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
-  grpc::GenericStub generic(channel);
-  std::string request;
-  if (!service.empty()) request = std::string("\x0a", 1) + static_cast<char>(service.size()) + service;
-  grpc::Slice slice(request);
-  grpc::ByteBuffer req(&slice, 1), resp;
-  grpc::ClientContext ctx;
-  std::promise<grpc::Status> done;
-  generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &req, &resp,
-                    [&done](grpc::Status s) { done.set_value(s); });
-  const grpc::Status st = done.get_future().get();
-  if (!st.ok()) return -st.error_code();
-  std::vector<grpc::Slice> slices;
-  EXPECT_TRUE(resp.Dump(&slices).ok());
-  std::string bytes;
-  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  return bytes.size() == 2 && bytes[0] == 0x08 ? bytes[1] : 0;
-}
 
 // One server for the suite: loading and warming up the model once keeps the
 // suite fast.
@@ -79,7 +37,7 @@ class GrpcServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     tokenizer_ = LoadTokenizer(kMixtral)->release();
-    engine_ = EngineService::Start(EngineConfig())->release();
+    engine_ = StartEngine(EngineConfig()).release();
     GrpcServerConfig c;
     c.host = "127.0.0.1";
     c.port = 0;
@@ -137,31 +95,12 @@ const engine::Tokenizer* GrpcServerTest::tokenizer_ = nullptr;
 EngineService* GrpcServerTest::engine_ = nullptr;
 GrpcServer* GrpcServerTest::server_ = nullptr;
 
-// GET /metrics over a plain socket.
-std::string Scrape(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string response;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    const std::string request = "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
-    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-      char buf[4096];
-      for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) response.append(buf, static_cast<size_t>(n));
-    }
-  }
-  close(fd);
-  return response;
-}
-
 // Its own server: stopping the metrics' HTTP server takes a while, which
 // the other tests need not pay.
 TEST(GrpcServerMetricsTest, MetricsHaveCallsLatenciesAndExpertTokens) {
   std::unique_ptr<engine::Tokenizer> tokenizer = *LoadTokenizer(kMixtral);
-  std::unique_ptr<EngineService> engine = *EngineService::Start(EngineConfig());
-  std::unique_ptr<Metrics> metrics = *Metrics::Start("127.0.0.1:0", *engine);
+  std::unique_ptr<EngineService> engine = StartEngine(EngineConfig());
+  std::unique_ptr<Metrics> metrics = *Metrics::Start({"127.0.0.1:0"}, *engine);
   GrpcServerConfig c;
   c.host = "127.0.0.1";
   c.port = 0;
@@ -181,18 +120,47 @@ TEST(GrpcServerMetricsTest, MetricsHaveCallsLatenciesAndExpertTokens) {
            "switchyard_e2e_request_latency_seconds_sum",
            "switchyard_num_requests_running",
            "switchyard_kv_cache_usage_ratio",
-           "switchyard_kv_blocks_total 128",
+           "switchyard_kv_blocks 128",
            "switchyard_kv_blocks_free",
-           "switchyard_generated_tokens_total",
+           "switchyard_generated_tokens_total 9",  // the warm-up token too
+           "switchyard_prompt_tokens_total",
+           "switchyard_queue_time_seconds_count 1",
+           "switchyard_request_prompt_tokens_bucket",
+           "switchyard_request_generated_tokens_sum 8",
+           "switchyard_step_tokens_bucket{le=\"+Inf\"}",
+           "switchyard_step_duration_seconds_count",
            "switchyard_expert_tokens_total{expert=\"7\",layer=\"1\"}",
+           "switchyard_expert_imbalance_ratio{layer=\"1\"}",
        }) {
     EXPECT_NE(text.find(expected), std::string::npos) << expected << " missing from\n" << text;
   }
+  // The exposition passes Prometheus' own linter.
+  const size_t body = text.find("\r\n\r\n");
+  ASSERT_NE(body, std::string::npos);
+  const std::string path = ::testing::TempDir() + "/metrics.txt";
+  std::ofstream(path) << text.substr(body + 4);
+  const std::string command = "promtool check metrics < " + path + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  char buf[512];
+  for (size_t n; (n = fread(buf, 1, sizeof(buf), pipe)) > 0;) output.append(buf, n);
+  EXPECT_EQ(pclose(pipe), 0) << "promtool check metrics:\n" << output;
+}
+
+// A model with more layers x experts than the cap exports them summed over
+// layers.
+TEST(GrpcServerMetricsTest, TheExpertSeriesCapSumsOverLayers) {
+  std::unique_ptr<EngineService> engine = StartEngine(EngineConfig());
+  std::unique_ptr<Metrics> metrics = *Metrics::Start({"127.0.0.1:0", /*max_expert_series=*/8}, *engine);
+  const std::string text = Scrape(metrics->port());
+  EXPECT_NE(text.find("switchyard_expert_tokens_total{expert=\"7\",layer=\"all\"}"), std::string::npos) << text;
+  EXPECT_EQ(text.find("switchyard_expert_tokens_total{expert=\"0\",layer=\"0\"}"), std::string::npos) << text;
 }
 
 TEST_F(GrpcServerTest, HealthIsServing) {
-  EXPECT_EQ(HealthStatus(channel_, ""), 1);
-  EXPECT_EQ(HealthStatus(channel_, "switchyard.v1.Switchyard"), 1);
+  EXPECT_EQ(WaitForHealth(channel_, "", kServing), kServing);
+  EXPECT_EQ(WaitForHealth(channel_, "switchyard.v1.Switchyard", kServing), kServing);
 }
 
 TEST_F(GrpcServerTest, UnaryGenerateMatchesGolden) {
@@ -334,98 +302,107 @@ TEST_F(GrpcServerTest, ExpertLoadCountsTopKExpertsPerTokenInEveryLayer) {
     EXPECT_EQ(sum, layer0_sum);
     EXPECT_GE(layer.imbalance(), 1.0);
     EXPECT_LE(layer.imbalance(), 8.0);
+    // The suite runs well within the one-minute window: every step is recent.
+    ASSERT_EQ(layer.recent_tokens_size(), 8);
+    for (int e = 0; e < 8; ++e) EXPECT_EQ(layer.recent_tokens(e), layer.tokens(e));
+    EXPECT_DOUBLE_EQ(layer.recent_imbalance(), layer.imbalance());
   }
+  EXPECT_EQ(load.window_seconds(), 60);
   // At least the prompt and the generated tokens of the call above.
   EXPECT_GE(layer0_sum, static_cast<int64_t>(g.ids.size() + g.greedy.size() - 1) * load.top_k());
 }
 
-struct BadRequest {
-  std::string name;
-  std::function<void(v1::GenerateRequest&)> edit;
-  grpc::StatusCode code;
-  std::string message;  // a part of the status message
-};
+// Each generated token's experts are those a single forward pass over the
+// prompt and the tokens before it routes its position to: decoding through
+// the KV cache routes exactly like recomputing everything.
+TEST_F(GrpcServerTest, ReturnRoutingGivesTheExpertsOfEveryGeneratedToken) {
+  const Golden g = ReadGolden();
+  v1::GenerateRequest request = GreedyRequest(g);
+  request.set_return_routing(true);
+  grpc::ClientContext ctx;
+  v1::GenerateResponse response;
+  ASSERT_TRUE(stub_->Generate(&ctx, request, &response).ok());
+  const engine::ModelConfig& c = engine_->model_config();
+  const int32_t per_token = c.num_layers * c.top_k;
+  ASSERT_EQ(response.routing_size(), response.token_ids_size());
+
+  engine::CpuBackend reference;
+  ASSERT_TRUE(reference.Load(*engine::LoadModel({kMixtral}), {16, 64}).ok());
+  engine::Batch batch;
+  batch.token_ids = g.ids;
+  batch.token_ids.insert(batch.token_ids.end(), response.token_ids().begin(), response.token_ids().end() - 1);
+  const int32_t n = static_cast<int32_t>(batch.token_ids.size());
+  std::vector<int32_t> blocks(64);
+  for (int32_t i = 0; i < 64; ++i) blocks[i] = i;
+  batch.sequences.push_back({n, 0, blocks, engine::LogitsMode::kAll});
+  const engine::ForwardResult all = *reference.Forward(batch);
+  const size_t first = g.ids.size() - 1;  // the row that produced the first generated token
+  for (int i = 0; i < response.routing_size(); ++i) {
+    const auto& experts = response.routing(i).experts();
+    ASSERT_EQ(experts.size(), per_token);
+    const std::vector<int32_t> expected(all.routed_experts.begin() + (first + i) * per_token,
+                                        all.routed_experts.begin() + (first + i + 1) * per_token);
+    EXPECT_EQ(std::vector<int32_t>(experts.begin(), experts.end()), expected) << "token " << i;
+    for (int32_t e : experts) EXPECT_TRUE(e >= 0 && e < c.num_experts) << e;
+  }
+
+  // The stream carries the same routing, chunk by chunk.
+  grpc::ClientContext stream_ctx;
+  auto reader = stub_->GenerateStream(&stream_ctx, request);
+  v1::GenerateStreamResponse msg;
+  std::vector<std::string> streamed;
+  while (reader->Read(&msg)) {
+    for (const v1::TokenRouting& r : msg.chunk().routing()) streamed.push_back(r.SerializeAsString());
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  ASSERT_EQ(streamed.size(), static_cast<size_t>(response.routing_size()));
+  for (int i = 0; i < response.routing_size(); ++i) EXPECT_EQ(streamed[i], response.routing(i).SerializeAsString());
+}
+
+TEST_F(GrpcServerTest, WithoutReturnRoutingNoRoutingIsSent) {
+  grpc::ClientContext ctx;
+  v1::GenerateResponse response;
+  ASSERT_TRUE(stub_->Generate(&ctx, GreedyRequest(ReadGolden()), &response).ok());
+  EXPECT_EQ(response.routing_size(), 0);
+}
+
+TEST_F(GrpcServerTest, WatchExpertLoadPushesUntilCancelled) {
+  grpc::ClientContext ctx;
+  v1::WatchExpertLoadRequest request;
+  request.set_interval_ms(100);
+  auto reader = stub_->WatchExpertLoad(&ctx, request);
+  v1::ExpertLoad load;
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(reader->Read(&load)) << i;
+    EXPECT_EQ(load.num_layers(), 2);
+    EXPECT_EQ(load.num_experts(), 8);
+    EXPECT_EQ(load.window_seconds(), 60);
+    ASSERT_EQ(load.layers_size(), 2);
+    EXPECT_EQ(load.layers(0).recent_tokens_size(), 8);
+  }
+  // Right away, then every 100 ms.
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(190));
+  ctx.TryCancel();
+  while (reader->Read(&load)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
+TEST_F(GrpcServerTest, WatchExpertLoadRefusesABadInterval) {
+  grpc::ClientContext ctx;
+  v1::WatchExpertLoadRequest request;
+  request.set_interval_ms(5);
+  auto reader = stub_->WatchExpertLoad(&ctx, request);
+  v1::ExpertLoad load;
+  EXPECT_FALSE(reader->Read(&load));
+  const grpc::Status st = reader->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(st.error_message(), "interval_ms is 5; must be in [100, 3600000], or 0 for 1000");
+}
 
 TEST_F(GrpcServerTest, BadRequestsGetTheirExactStatus) {
-  const float nan = std::numeric_limits<float>::quiet_NaN();
-  const float inf = std::numeric_limits<float>::infinity();
-  using C = grpc::StatusCode;
-  const std::vector<BadRequest> cases = {
-      {"no prompt", [](auto& r) { r.clear_prompt(); }, C::INVALID_ARGUMENT, "prompt"},
-      {"empty text", [](auto& r) { r.set_text(""); }, C::INVALID_ARGUMENT, "text is empty"},
-      {"empty ids", [](auto& r) { r.mutable_token_ids()->clear_ids(); }, C::INVALID_ARGUMENT, "token_ids.ids is empty"},
-      {"id past vocab", [](auto& r) { r.mutable_token_ids()->set_ids(1, 512); }, C::INVALID_ARGUMENT,
-       "token_ids.ids[1] is 512; must be in [0, 512)"},
-      {"negative id", [](auto& r) { r.mutable_token_ids()->set_ids(0, -1); }, C::INVALID_ARGUMENT, "is -1"},
-      {"NaN temperature", [&](auto& r) { r.mutable_sampling()->set_temperature(nan); }, C::INVALID_ARGUMENT,
-       "temperature"},
-      {"negative temperature", [](auto& r) { r.mutable_sampling()->set_temperature(-1); }, C::INVALID_ARGUMENT,
-       "temperature"},
-      {"inf top_p", [&](auto& r) { r.mutable_sampling()->set_top_p(inf); }, C::INVALID_ARGUMENT, "top_p"},
-      {"zero top_p", [](auto& r) { r.mutable_sampling()->set_top_p(0); }, C::INVALID_ARGUMENT, "top_p"},
-      {"negative top_k", [](auto& r) { r.mutable_sampling()->set_top_k(-2); }, C::INVALID_ARGUMENT, "top_k"},
-      {"min_p > 1", [](auto& r) { r.mutable_sampling()->set_min_p(1.5f); }, C::INVALID_ARGUMENT, "min_p"},
-      {"zero repetition penalty", [](auto& r) { r.mutable_sampling()->set_repetition_penalty(0); },
-       C::INVALID_ARGUMENT, "repetition_penalty"},
-      {"presence penalty 3", [](auto& r) { r.mutable_sampling()->set_presence_penalty(3); }, C::INVALID_ARGUMENT,
-       "presence_penalty"},
-      {"NaN frequency penalty", [&](auto& r) { r.mutable_sampling()->set_frequency_penalty(nan); },
-       C::INVALID_ARGUMENT, "frequency_penalty"},
-      {"zero max_tokens", [](auto& r) { r.mutable_stopping()->set_max_tokens(0); }, C::INVALID_ARGUMENT,
-       "max_tokens"},
-      {"past the context", [](auto& r) { r.mutable_stopping()->set_max_tokens(500); }, C::INVALID_ARGUMENT,
-       "prompt (25 tokens) plus max_tokens (500) is 525 tokens, over the context length 512"},
-      {"stop id past vocab", [](auto& r) { r.mutable_stopping()->add_stop_token_ids(9999); }, C::INVALID_ARGUMENT,
-       "stop_token_ids[0]"},
-      {"empty stop string", [](auto& r) { r.mutable_stopping()->add_stop(""); }, C::INVALID_ARGUMENT, "stop"},
-      {"inf temperature", [&](auto& r) { r.mutable_sampling()->set_temperature(inf); }, C::INVALID_ARGUMENT,
-       "temperature"},
-      {"NaN top_p", [&](auto& r) { r.mutable_sampling()->set_top_p(nan); }, C::INVALID_ARGUMENT, "top_p"},
-      {"negative min_p", [](auto& r) { r.mutable_sampling()->set_min_p(-0.1f); }, C::INVALID_ARGUMENT, "min_p"},
-      {"NaN min_p", [&](auto& r) { r.mutable_sampling()->set_min_p(nan); }, C::INVALID_ARGUMENT, "min_p"},
-      {"negative repetition penalty", [](auto& r) { r.mutable_sampling()->set_repetition_penalty(-1); },
-       C::INVALID_ARGUMENT, "repetition_penalty"},
-      {"inf repetition penalty", [&](auto& r) { r.mutable_sampling()->set_repetition_penalty(inf); },
-       C::INVALID_ARGUMENT, "repetition_penalty"},
-      {"presence penalty -3", [](auto& r) { r.mutable_sampling()->set_presence_penalty(-3); },
-       C::INVALID_ARGUMENT, "presence_penalty"},
-      {"frequency penalty 2.5", [](auto& r) { r.mutable_sampling()->set_frequency_penalty(2.5f); },
-       C::INVALID_ARGUMENT, "frequency_penalty"},
-      {"negative max_tokens", [](auto& r) { r.mutable_stopping()->set_max_tokens(-5); }, C::INVALID_ARGUMENT,
-       "max_tokens"},
-      {"negative stop id", [](auto& r) { r.mutable_stopping()->add_stop_token_ids(-1); }, C::INVALID_ARGUMENT,
-       "stop_token_ids[0]"},
-      {"prompt alone past the context",
-       [](auto& r) {
-         for (int i = 0; i < 600; ++i) r.mutable_token_ids()->add_ids(5);
-       },
-       C::INVALID_ARGUMENT, "over the context length 512"},
-      {"logprobs 21", [](auto& r) { r.set_logprobs(21); }, C::INVALID_ARGUMENT, "logprobs"},
-      {"negative logprobs", [](auto& r) { r.set_logprobs(-1); }, C::INVALID_ARGUMENT, "logprobs"},
-      {"unknown model", [](auto& r) { r.set_model("gpt-9"); }, C::NOT_FOUND, "\"gpt-9\""},
-      {"oversized", [](auto& r) { r.set_text(std::string(kMaxMessageBytes + 1, 'a')); }, C::RESOURCE_EXHAUSTED, ""},
-  };
-  const Golden g = ReadGolden();
-  for (const BadRequest& c : cases) {
-    for (bool stream : {false, true}) {
-      SCOPED_TRACE(c.name + (stream ? " (stream)" : " (unary)"));
-      v1::GenerateRequest request = GreedyRequest(g);
-      c.edit(request);
-      grpc::ClientContext ctx;
-      grpc::Status st;
-      if (stream) {
-        auto reader = stub_->GenerateStream(&ctx, request);
-        v1::GenerateStreamResponse msg;
-        EXPECT_FALSE(reader->Read(&msg));
-        st = reader->Finish();
-      } else {
-        v1::GenerateResponse response;
-        st = stub_->Generate(&ctx, request, &response);
-      }
-      EXPECT_EQ(st.error_code(), c.code) << st.error_message();
-      EXPECT_NE(st.error_message().find(c.message), std::string::npos) << st.error_message();
-    }
-  }
+  ExpectEachBadRequestGetsItsStatus(*stub_, GreedyRequest(ReadGolden()), kMaxMessageBytes);
   grpc::ClientContext ctx;
   v1::DetokenizeRequest detok;
   detok.add_token_ids(600);
@@ -475,7 +452,7 @@ TEST_F(GrpcServerTest, DeadlineFreesTheKvBlocks) {
 // Its own server: draining is for good.
 TEST(GrpcServerDrainTest, DrainingRefusesNewCallsAndReportsNotServing) {
   std::unique_ptr<engine::Tokenizer> tokenizer = *LoadTokenizer(kMixtral);
-  std::unique_ptr<EngineService> engine = *EngineService::Start(EngineConfig());
+  std::unique_ptr<EngineService> engine = StartEngine(EngineConfig());
   GrpcServerConfig c;
   c.host = "127.0.0.1";
   c.port = 0;
@@ -483,7 +460,7 @@ TEST(GrpcServerDrainTest, DrainingRefusesNewCallsAndReportsNotServing) {
   std::unique_ptr<GrpcServer> server = *GrpcServer::Start(c, *engine, *tokenizer);
   auto channel = grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials());
   auto stub = v1::Switchyard::NewStub(channel);
-  EXPECT_EQ(HealthStatus(channel, ""), 1);  // SERVING
+  EXPECT_EQ(WaitForHealth(channel, "", kServing), kServing);
   server->StartDraining();
   engine->StopAccepting();
   grpc::ClientContext ctx;
@@ -494,7 +471,7 @@ TEST(GrpcServerDrainTest, DrainingRefusesNewCallsAndReportsNotServing) {
   grpc::ClientContext info_ctx;
   v1::ModelInfo info;
   EXPECT_EQ(stub->GetModelInfo(&info_ctx, {}, &info).error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_EQ(HealthStatus(channel, ""), 2);  // NOT_SERVING
+  EXPECT_EQ(HealthStatus(channel, ""), kNotServing);
   EXPECT_TRUE(engine->WaitIdle(absl::Now() + absl::Seconds(5)));
   server->Shutdown(absl::Now());
   engine->Shutdown();
@@ -507,7 +484,7 @@ TEST(GrpcServerQueueTest, AFullQueueIsUnavailable) {
   // that step), the rest find the waiting queue full.
   config.scheduler.max_num_seqs = 1;
   config.scheduler.max_waiting = 1;
-  std::unique_ptr<EngineService> engine = *EngineService::Start(config);
+  std::unique_ptr<EngineService> engine = StartEngine(config);
   GrpcServerConfig c;
   c.host = "127.0.0.1";
   c.port = 0;

@@ -1,0 +1,114 @@
+// Shared by the in-process server tests: the Mixtral fixture and its golden
+// prompt, an engine started and loaded, health checks and a metrics scrape.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "server/service/engine_service.h"
+
+namespace switchyard::server {
+
+inline const std::string kMixtral = std::string(SWITCHYARD_SOURCE_DIR) + "/tests/fixtures/mixtral";
+inline constexpr int32_t kMaxMessageBytes = 64 << 10;
+
+struct Golden {
+  std::string text;
+  std::vector<int32_t> ids;
+  std::vector<int32_t> greedy;
+  std::string greedy_text;
+};
+
+inline Golden ReadGolden() {
+  std::ifstream in(kMixtral + "/golden.json");
+  const nlohmann::json j = nlohmann::json::parse(in);
+  const nlohmann::json& p = j["prompts"][0];
+  return {p["text"], p["ids"], p["greedy"], p["greedy_text"]};
+}
+
+inline EngineServiceConfig EngineConfig() {
+  EngineServiceConfig c;
+  c.model.path = kMixtral;
+  c.backend = "cpu";
+  c.kv_cache.num_blocks = 128;
+  return c;
+}
+
+// grpc.health.v1.Health/Check through the generic stub: the response's
+// field 1 (status) is 1 for SERVING, 2 for NOT_SERVING.
+inline int HealthStatus(const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
+  grpc::GenericStub generic(channel);
+  std::string request;
+  if (!service.empty()) request = std::string("\x0a", 1) + static_cast<char>(service.size()) + service;
+  grpc::Slice slice(request);
+  grpc::ByteBuffer req(&slice, 1), resp;
+  grpc::ClientContext ctx;
+  std::promise<grpc::Status> done;
+  generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &req, &resp,
+                    [&done](grpc::Status s) { done.set_value(s); });
+  const grpc::Status st = done.get_future().get();
+  if (!st.ok()) return -st.error_code();
+  std::vector<grpc::Slice> slices;
+  EXPECT_TRUE(resp.Dump(&slices).ok());
+  std::string bytes;
+  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return bytes.size() == 2 && bytes[0] == 0x08 ? bytes[1] : 0;
+}
+
+constexpr int kServing = 1;
+constexpr int kNotServing = 2;
+
+// The health status once it is `expected`, or whatever it is after 5 s (the
+// watchdog updates it every 50 ms).
+inline int WaitForHealth(const std::shared_ptr<grpc::Channel>& channel, const std::string& service, int expected) {
+  int status = 0;
+  for (int i = 0; i < 500 && (status = HealthStatus(channel, service)) != expected; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return status;
+}
+
+// Started, and its model loaded and warmed up.
+inline std::unique_ptr<EngineService> StartEngine(const EngineServiceConfig& config) {
+  absl::StatusOr<std::unique_ptr<EngineService>> engine = EngineService::Start(config);
+  EXPECT_TRUE(engine.ok()) << engine.status();
+  if (!engine.ok()) return nullptr;
+  const absl::Status loaded = (*engine)->WaitUntilLoaded();
+  EXPECT_TRUE(loaded.ok()) << loaded;
+  return std::move(*engine);
+}
+
+// GET /metrics over a plain socket.
+inline std::string Scrape(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string request = "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buf[4096];
+      for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) response.append(buf, static_cast<size_t>(n));
+    }
+  }
+  close(fd);
+  return response;
+}
+
+}  // namespace switchyard::server

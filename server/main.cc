@@ -29,6 +29,9 @@ ABSL_FLAG(std::string, load_format, "safetensors",
 ABSL_FLAG(std::string, backend, "auto", "cpu, cuda, or auto (cuda when its library and a GPU are present).");
 ABSL_FLAG(int32_t, kv_block_size, 16, "Tokens per paged KV-cache block.");
 ABSL_FLAG(int64_t, kv_cache_mb, 512, "Memory for the KV cache, in MiB.");
+ABSL_FLAG(double, gpu_memory_fraction, 0.9,
+          "cuda backend: the KV cache takes this share of the device memory left after the weights and the "
+          "workspace, in (0, 1]; 0 = --kv-cache-mb instead. The cpu backend uses --kv-cache-mb.");
 ABSL_FLAG(std::string, prompt, "", "Prompt text, encoded with the model's tokenizer.json.");
 ABSL_FLAG(std::string, prompt_ids, "", "Prompt as comma-separated token ids, e.g. 1,415,2934.");
 ABSL_FLAG(std::string, prompts_file, "",
@@ -131,6 +134,7 @@ absl::StatusOr<switchyard::server::GenerateCommandConfig> GenerateConfigFromFlag
   c.backend = absl::GetFlag(FLAGS_backend);
   c.kv_cache.block_size = absl::GetFlag(FLAGS_kv_block_size);
   c.kv_cache.memory_bytes = absl::GetFlag(FLAGS_kv_cache_mb) << 20;
+  c.kv_cache.device_memory_fraction = absl::GetFlag(FLAGS_gpu_memory_fraction);
   auto prompt = ParseIdList(absl::GetFlag(FLAGS_prompt_ids), "prompt_ids");
   if (!prompt.ok()) return prompt.status();
   c.prompt_ids = *prompt;

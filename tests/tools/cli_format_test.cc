@@ -22,13 +22,14 @@ v1::ExpertLoad Load(int num_experts, int64_t per_expert) {
     for (int e = 0; e < num_experts; ++e) {
       layer->add_tokens(per_expert + e);
       layer->add_last_step_tokens(e % 2);
+      layer->add_recent_tokens(e == 0 ? 4 : 0);
     }
   }
   return load;
 }
 
 TEST(CliFormatTest, ExpertLoadFitsOneLinePerLayerForFewExperts) {
-  const std::string s = FormatExpertLoad(Load(8, 10), /*last_step=*/false, 100);
+  const std::string s = FormatExpertLoad(Load(8, 10), LoadWindow::kSinceStart, 100);
   EXPECT_EQ(s,
             "layers: 2, experts: 8, top_k: 2, engine steps: 7\n"
             "layer   total tokens  max/mean  tokens per expert (since start)\n"
@@ -37,7 +38,7 @@ TEST(CliFormatTest, ExpertLoadFitsOneLinePerLayerForFewExperts) {
 }
 
 TEST(CliFormatTest, ExpertLoadWrapsManyExpertsWithinTheWidth) {
-  const std::string s = FormatExpertLoad(Load(64, 1000), /*last_step=*/false, 80);
+  const std::string s = FormatExpertLoad(Load(64, 1000), LoadWindow::kSinceStart, 80);
   const std::vector<std::string> lines = absl::StrSplit(s, '\n', absl::SkipEmpty());
   // 64 experts of 4-digit counts: 8 per line, so 8 lines per layer.
   ASSERT_EQ(lines.size(), 2u + 2 * 8) << s;
@@ -48,9 +49,18 @@ TEST(CliFormatTest, ExpertLoadWrapsManyExpertsWithinTheWidth) {
 }
 
 TEST(CliFormatTest, ExpertLoadLastStep) {
-  const std::string s = FormatExpertLoad(Load(4, 10), /*last_step=*/true, 100);
+  const std::string s = FormatExpertLoad(Load(4, 10), LoadWindow::kLastStep, 100);
   EXPECT_NE(s.find("(last step)"), std::string::npos);
-  EXPECT_NE(s.find("    0              2      1.50  0-3: 0 1 0 1\n"), std::string::npos) << s;
+  EXPECT_NE(s.find("    0              2      2.00  0-3: 0 1 0 1\n"), std::string::npos) << s;  // max 1 over mean 0.5
+}
+
+TEST(CliFormatTest, ExpertLoadRecentWindowShowsItsImbalance) {
+  v1::ExpertLoad load = Load(4, 10);
+  load.set_window_seconds(60);
+  for (v1::LayerExpertLoad& l : *load.mutable_layers()) l.set_recent_imbalance(4);
+  const std::string s = FormatExpertLoad(load, LoadWindow::kRecent, 100);
+  EXPECT_NE(s.find("(last 60 s)"), std::string::npos) << s;
+  EXPECT_NE(s.find("    0              4      4.00  0-3: 4 0 0 0\n"), std::string::npos) << s;
 }
 
 TEST(CliFormatTest, ModelInfoIsKeyValueLines) {

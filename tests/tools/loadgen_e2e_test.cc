@@ -1,96 +1,36 @@
 // switchyard-loadgen against the real `switchyard serve` binary on loopback
 // with the demo model: both loops complete every request with the asked-for
 // tokens, a saved workload runs offline, and failures are counted by code.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
-#include <fstream>
-#include <regex>
-#include <sstream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "nlohmann/json.hpp"
-
-extern char** environ;
+#include "tests/tools/processes.h"
 
 namespace {
 
-const std::string kBinaryDir = SWITCHYARD_BINARY_DIR;
+using switchyard::test::kBinaryDir;
+using switchyard::test::ReadFile;
+using switchyard::test::TempFile;
+using RunResult = switchyard::test::ProcessResult;
+
 const std::string kModel = std::string(SWITCHYARD_SOURCE_DIR) + "/tests/fixtures/mixtral";
 
-// Files of this process alone: ctest runs tests side by side.
-std::string TempFile(const std::string& name) {
-  return testing::TempDir() + "/loadgen_test_" + std::to_string(getpid()) + "_" + name;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Starts `args` with stdout and stderr in the given files; returns its pid.
-pid_t Spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv;
-  for (std::string& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  return rc == 0 ? pid : -1;
-}
-
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-RunResult RunProcess(const std::vector<std::string>& args) {
-  const std::string out = TempFile("run.out");
-  const std::string err = TempFile("run.err");
-  RunResult r;
-  const pid_t pid = Spawn(args, out, err);
-  if (pid <= 0) return r;
-  int status = 0;
-  waitpid(pid, &status, 0);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = ReadFile(out);
-  r.err = ReadFile(err);
-  return r;
-}
+RunResult RunProcess(const std::vector<std::string>& args) { return switchyard::test::Run(args); }
 
 class LoadgenTest : public testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const std::string log = TempFile("server.log");
-    server_pid_ = Spawn({kBinaryDir + "/switchyard", "serve", "--backend=cpu", "--host=127.0.0.1", "--port=0",
-                         "--metrics-port=0", "--kv-cache-mb=16", "--drain-timeout=5s", "--model=" + kModel},
-                        TempFile("server.out"), log);
-    ASSERT_GT(server_pid_, 0);
-    const std::regex serving("serving .* on (127\\.0\\.0\\.1:[0-9]+)");
-    for (int i = 0; i < 500 && address_.empty(); ++i) {
-      std::smatch m;
-      const std::string s = ReadFile(log);
-      if (std::regex_search(s, m, serving)) address_ = m[1];
-      else std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    ASSERT_FALSE(address_.empty()) << "no address logged:\n" << ReadFile(log);
-    // Listening is not yet serving: wait for health through the CLI.
+    server_ = new switchyard::test::ServerProcess("loadgen_server");
+    ASSERT_TRUE(server_->Start()) << server_->log();
+    address_ = server_->address();
+    // The address is logged once the model is loaded; health turns SERVING
+    // at the watchdog's next poll: wait for it through the CLI.
     for (int i = 0; i < 100; ++i) {
       if (RunProcess({kBinaryDir + "/switchyard-cli", "--addr=" + address_, "health"}).exit_code == 0) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -99,11 +39,9 @@ class LoadgenTest : public testing::Test {
   }
 
   static void TearDownTestSuite() {
-    if (server_pid_ <= 0) return;
-    kill(server_pid_, SIGTERM);
-    int status = 0;
-    EXPECT_EQ(waitpid(server_pid_, &status, 0), server_pid_);
-    server_pid_ = -1;
+    EXPECT_EQ(server_->Stop(), 0);
+    delete server_;
+    server_ = nullptr;
   }
 
   static RunResult Loadgen(std::vector<std::string> args) {
@@ -111,7 +49,7 @@ class LoadgenTest : public testing::Test {
     return RunProcess(args);
   }
 
-  static inline pid_t server_pid_ = -1;
+  static inline switchyard::test::ServerProcess* server_ = nullptr;
   static inline std::string address_;
 };
 

@@ -102,14 +102,48 @@ std::string FormatModelInfo(const v1::ModelInfo& m) {
   return s;
 }
 
-std::string FormatExpertLoad(const v1::ExpertLoad& load, bool last_step, int width) {
+absl::StatusOr<LoadWindow> ParseLoadWindow(const std::string& name) {
+  if (name == "start") return LoadWindow::kSinceStart;
+  if (name == "recent") return LoadWindow::kRecent;
+  if (name == "last-step") return LoadWindow::kLastStep;
+  return absl::InvalidArgumentError(absl::StrCat("--window is '", name, "'; must be start, recent or last-step"));
+}
+
+namespace {
+
+const google::protobuf::RepeatedField<int64_t>& Counts(const v1::LayerExpertLoad& l, LoadWindow window) {
+  switch (window) {
+    case LoadWindow::kRecent:
+      return l.recent_tokens();
+    case LoadWindow::kLastStep:
+      return l.last_step_tokens();
+    case LoadWindow::kSinceStart:
+      break;
+  }
+  return l.tokens();
+}
+
+double Imbalance(const v1::LayerExpertLoad& l, LoadWindow window) {
+  if (window == LoadWindow::kSinceStart) return l.imbalance();
+  if (window == LoadWindow::kRecent) return l.recent_imbalance();
+  int64_t sum = 0, max = 0;
+  for (int64_t c : l.last_step_tokens()) {
+    sum += c;
+    max = std::max(max, c);
+  }
+  return sum == 0 ? 0.0 : static_cast<double>(max) * l.last_step_tokens_size() / static_cast<double>(sum);
+}
+
+}  // namespace
+
+std::string FormatExpertLoad(const v1::ExpertLoad& load, LoadWindow window, int width) {
   std::string s = absl::StrCat("layers: ", load.num_layers(), ", experts: ", load.num_experts(),
                                ", top_k: ", load.top_k(), ", engine steps: ", load.num_steps(), "\n");
   // Every count gets the same width, so experts line up across layers.
   int count_width = 1;
   int num_experts = 0;
   for (const v1::LayerExpertLoad& l : load.layers()) {
-    const auto& counts = last_step ? l.last_step_tokens() : l.tokens();
+    const auto& counts = Counts(l, window);
     num_experts = std::max(num_experts, counts.size());
     for (int64_t c : counts) count_width = std::max(count_width, static_cast<int>(absl::StrCat(c).size()));
   }
@@ -118,13 +152,16 @@ std::string FormatExpertLoad(const v1::ExpertLoad& load, bool last_step, int wid
   constexpr int kLead = 32;                     // "%5d %14d %9.2f  ": layer, total, imbalance
   int per_line = std::max(1, (width - kLead - label_width) / (count_width + 1));
   if (per_line >= 8) per_line -= per_line % 8;  // round rows: 8, 16, 24 experts
-  const std::string title = last_step ? "tokens per expert (last step)" : "tokens per expert (since start)";
+  const std::string title =
+      window == LoadWindow::kSinceStart ? "tokens per expert (since start)"
+      : window == LoadWindow::kRecent   ? absl::StrCat("tokens per expert (last ", load.window_seconds(), " s)")
+                                        : "tokens per expert (last step)";
   absl::StrAppend(&s, absl::StrFormat("%5s %14s %9s  %s\n", "layer", "total tokens", "max/mean", title));
   for (const v1::LayerExpertLoad& l : load.layers()) {
-    const auto& counts = last_step ? l.last_step_tokens() : l.tokens();
+    const auto& counts = Counts(l, window);
     int64_t total = 0;
     for (int64_t c : counts) total += c;
-    std::string lead = absl::StrFormat("%5d %14d %9.2f  ", l.layer(), total, l.imbalance());
+    std::string lead = absl::StrFormat("%5d %14d %9.2f  ", l.layer(), total, Imbalance(l, window));
     if (counts.empty()) absl::StrAppend(&s, lead, "-\n");
     for (int first = 0; first < counts.size(); first += per_line) {
       const int last = std::min<int>(first + per_line, counts.size()) - 1;
@@ -225,7 +262,7 @@ int ModelInfo(const std::shared_ptr<grpc::Channel>& channel, const CallSettings&
 }
 
 int ExpertLoad(const std::shared_ptr<grpc::Channel>& channel, const CallSettings& call, const std::string& model,
-               bool last_step, int width, std::ostream& out, std::ostream& err) {
+               LoadWindow window, int width, std::ostream& out, std::ostream& err) {
   auto stub = v1::Switchyard::NewStub(channel);
   grpc::ClientContext ctx;
   call.Apply(ctx);
@@ -234,7 +271,7 @@ int ExpertLoad(const std::shared_ptr<grpc::Channel>& channel, const CallSettings
   v1::ExpertLoad response;
   const grpc::Status status = stub->GetExpertLoad(&ctx, request, &response);
   if (!status.ok()) return Fail(status, err);
-  out << FormatExpertLoad(response, last_step, width);
+  out << FormatExpertLoad(response, window, width);
   return 0;
 }
 

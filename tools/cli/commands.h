@@ -10,6 +10,7 @@
 #include <ostream>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
 #include "switchyard/v1/switchyard.pb.h"
 
@@ -57,9 +58,15 @@ int Tokenize(const std::shared_ptr<grpc::Channel>& channel, const CallSettings& 
 int ModelInfo(const std::shared_ptr<grpc::Channel>& channel, const CallSettings& call, const std::string& model,
               std::ostream& out, std::ostream& err);
 
+// Which counts `expert-load` shows: since the server started, over its recent
+// window (--expert-load-window), or in the engine's last step.
+enum class LoadWindow { kSinceStart, kRecent, kLastStep };
+// "start", "recent" or "last-step".
+absl::StatusOr<LoadWindow> ParseLoadWindow(const std::string& name);
+
 // GetExpertLoad: a per-layer table (see FormatExpertLoad).
 int ExpertLoad(const std::shared_ptr<grpc::Channel>& channel, const CallSettings& call, const std::string& model,
-               bool last_step, int width, std::ostream& out, std::ostream& err);
+               LoadWindow window, int width, std::ostream& out, std::ostream& err);
 
 // grpc.health.v1.Health/Check of `service` ("" = the whole server): prints
 // the status name; 0 only when SERVING.
@@ -69,9 +76,10 @@ int Health(const std::shared_ptr<grpc::Channel>& channel, const CallSettings& ca
 // The output formats, apart from any call.
 std::string FormatModelInfo(const v1::ModelInfo& info);
 // A header line, then per layer: layer, total tokens, max/mean imbalance and
-// the per-expert counts (since start, or in the last step), wrapped to about
+// the per-expert counts (since start, over the server's recent window, or in
+// the last step), wrapped to about
 // `width` columns with each line labelled by its first and last expert.
-std::string FormatExpertLoad(const v1::ExpertLoad& load, bool last_step, int width);
+std::string FormatExpertLoad(const v1::ExpertLoad& load, LoadWindow window, int width);
 // "finish: length, prompt tokens: 10, completion tokens: 12, ..."
 std::string FormatGenerationSummary(const v1::GenerationEnd& end);
 // "1.5 KiB", "3.0 MiB", ...

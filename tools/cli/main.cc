@@ -59,7 +59,9 @@ ABSL_FLAG(bool, json, false,
           "at the end instead of streaming the text.");
 ABSL_FLAG(std::string, text, "", "tokenize: the text to encode.");
 ABSL_FLAG(bool, special_tokens, true, "tokenize: add the tokenizer's special tokens (e.g. BOS).");
-ABSL_FLAG(bool, last_step, false, "expert-load: show the engine's last step instead of the counts since start.");
+ABSL_FLAG(std::string, window, "start",
+          "expert-load: which counts: start (since the server started), recent (over the server's "
+          "--expert-load-window) or last-step (the engine's last step).");
 ABSL_FLAG(int32_t, width, 0, "expert-load: wrap the table at this many columns; 0 = $COLUMNS, else 100.");
 ABSL_FLAG(std::string, service, "", "health: the service to check; empty = the whole server.");
 
@@ -250,8 +252,12 @@ int main(int argc, char** argv) {
   }
   if (command == "model-info") return cli::ModelInfo(channel, call, absl::GetFlag(FLAGS_model), std::cout, std::cerr);
   if (command == "expert-load") {
-    return cli::ExpertLoad(channel, call, absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_last_step), TableWidth(),
-                           std::cout, std::cerr);
+    absl::StatusOr<cli::LoadWindow> window = cli::ParseLoadWindow(absl::GetFlag(FLAGS_window));
+    if (!window.ok()) {
+      std::cerr << "switchyard-cli: " << window.status().message() << "\n";
+      return 2;
+    }
+    return cli::ExpertLoad(channel, call, absl::GetFlag(FLAGS_model), *window, TableWidth(), std::cout, std::cerr);
   }
   return cli::Health(channel, call, absl::GetFlag(FLAGS_service), std::cout, std::cerr);
 }

@@ -129,5 +129,20 @@ TEST(ModelConfigTest, LoadsEveryFixture) {
   }
 }
 
+// The end-to-end GPU benchmark's model (bench/gpu_e2e.sh), as published.
+TEST(ModelConfigTest, LoadsQwen3_30B_A3B) {
+  auto c = LoadModelConfig(std::string(SWITCHYARD_SOURCE_DIR) + "/bench/configs/qwen3_30b_a3b");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->num_layers, 48);
+  EXPECT_EQ(c->num_experts, 128);
+  EXPECT_EQ(c->top_k, 8);
+  EXPECT_EQ(c->hidden_size, 2048);
+  EXPECT_EQ(c->expert_intermediate_size, 768);
+  EXPECT_EQ(c->num_kv_heads, 4);
+  EXPECT_EQ(c->head_dim, 128);
+  EXPECT_EQ(c->vocab_size, 151936);
+  EXPECT_EQ(c->dtype, DType::kBF16);
+}
+
 }  // namespace
 }  // namespace switchyard::engine

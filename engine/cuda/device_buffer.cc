@@ -8,26 +8,31 @@
 
 namespace switchyard::engine::cuda {
 
-void DeviceBuffer::Free::operator()(void* p) const { cudaFree(p); }
-void PinnedBuffer::Free::operator()(void* p) const { cudaFreeHost(p); }
+template <MemoryKind kKind>
+void CudaBuffer<kKind>::Free::operator()(void* p) const {
+  if constexpr (kKind == MemoryKind::kDevice) {
+    cudaFree(p);
+  } else {
+    cudaFreeHost(p);
+  }
+}
 
-absl::StatusOr<DeviceBuffer> DeviceBuffer::Allocate(int64_t bytes) {
-  DeviceBuffer b;
+template <MemoryKind kKind>
+absl::StatusOr<CudaBuffer<kKind>> CudaBuffer<kKind>::Allocate(int64_t bytes) {
+  CudaBuffer b;
   void* p = nullptr;
-  RETURN_IF_ERROR(CudaStatus(cudaMalloc(&p, static_cast<size_t>(bytes)), absl::StrCat("cudaMalloc of ", bytes, " bytes")));
+  const size_t n = static_cast<size_t>(bytes);
+  if constexpr (kKind == MemoryKind::kDevice) {
+    RETURN_IF_ERROR(CudaStatus(cudaMalloc(&p, n), absl::StrCat("cudaMalloc of ", bytes, " bytes")));
+  } else {
+    RETURN_IF_ERROR(CudaStatus(cudaMallocHost(&p, n), absl::StrCat("cudaMallocHost of ", bytes, " bytes")));
+  }
   b.data_.reset(p);
   b.bytes_ = bytes;
   return b;
 }
 
-absl::StatusOr<PinnedBuffer> PinnedBuffer::Allocate(int64_t bytes) {
-  PinnedBuffer b;
-  void* p = nullptr;
-  RETURN_IF_ERROR(
-      CudaStatus(cudaMallocHost(&p, static_cast<size_t>(bytes)), absl::StrCat("cudaMallocHost of ", bytes, " bytes")));
-  b.data_.reset(p);
-  b.bytes_ = bytes;
-  return b;
-}
+template class CudaBuffer<MemoryKind::kDevice>;
+template class CudaBuffer<MemoryKind::kPinnedHost>;
 
 }  // namespace switchyard::engine::cuda

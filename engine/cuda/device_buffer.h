@@ -1,5 +1,6 @@
 // Owned device memory and page-locked host memory (the staging side of
-// asynchronous copies), released by the destructor.
+// asynchronous copies), released by the destructor. One class for both:
+// they differ only in the allocator and its matching free.
 #pragma once
 
 #include <cstdint>
@@ -9,10 +10,13 @@
 
 namespace switchyard::engine::cuda {
 
-class DeviceBuffer {
+enum class MemoryKind { kDevice, kPinnedHost };
+
+template <MemoryKind kKind>
+class CudaBuffer {
  public:
-  DeviceBuffer() = default;
-  static absl::StatusOr<DeviceBuffer> Allocate(int64_t bytes);
+  CudaBuffer() = default;
+  static absl::StatusOr<CudaBuffer> Allocate(int64_t bytes);
 
   int64_t bytes() const { return bytes_; }
   void* data() const { return data_.get(); }
@@ -30,23 +34,10 @@ class DeviceBuffer {
   int64_t bytes_ = 0;
 };
 
-class PinnedBuffer {
- public:
-  PinnedBuffer() = default;
-  static absl::StatusOr<PinnedBuffer> Allocate(int64_t bytes);
+using DeviceBuffer = CudaBuffer<MemoryKind::kDevice>;
+using PinnedBuffer = CudaBuffer<MemoryKind::kPinnedHost>;
 
-  int64_t bytes() const { return bytes_; }
-  template <typename T>
-  T* at(int64_t offset) const {
-    return reinterpret_cast<T*>(static_cast<char*>(data_.get()) + offset);
-  }
-
- private:
-  struct Free {
-    void operator()(void* p) const;
-  };
-  std::unique_ptr<void, Free> data_;
-  int64_t bytes_ = 0;
-};
+extern template class CudaBuffer<MemoryKind::kDevice>;
+extern template class CudaBuffer<MemoryKind::kPinnedHost>;
 
 }  // namespace switchyard::engine::cuda

@@ -1,17 +1,6 @@
 #include "server/service/expert_load.h"
 
-#include <algorithm>
-
 namespace switchyard::server {
-
-double Imbalance(absl::Span<const int64_t> counts) {
-  int64_t sum = 0, max = 0;
-  for (int64_t c : counts) {
-    sum += c;
-    max = std::max(max, c);
-  }
-  return sum == 0 ? 0.0 : static_cast<double>(max) * static_cast<double>(counts.size()) / static_cast<double>(sum);
-}
 
 void FillExpertLoad(const EngineSnapshot& s, int32_t top_k, v1::ExpertLoad& load) {
   const int32_t E = s.num_experts;
@@ -32,6 +21,7 @@ void FillExpertLoad(const EngineSnapshot& s, int32_t top_k, v1::ExpertLoad& load
     l->mutable_last_step_tokens()->Add(last.begin(), last.end());
     l->set_imbalance(Imbalance(total));
     l->set_recent_imbalance(Imbalance(recent));
+    l->set_last_step_imbalance(Imbalance(last));
   }
 }
 

@@ -19,6 +19,7 @@ v1::ExpertLoad Load(int num_experts, int64_t per_expert) {
     v1::LayerExpertLoad* layer = load.add_layers();
     layer->set_layer(l);
     layer->set_imbalance(1.5);
+    layer->set_last_step_imbalance(2);
     for (int e = 0; e < num_experts; ++e) {
       layer->add_tokens(per_expert + e);
       layer->add_last_step_tokens(e % 2);

@@ -15,13 +15,11 @@
 namespace {
 
 using switchyard::test::kBinaryDir;
-using switchyard::test::ReadFile;
+namespace test = switchyard::test;
 using switchyard::test::TempFile;
 using RunResult = switchyard::test::ProcessResult;
 
 const std::string kModel = std::string(SWITCHYARD_SOURCE_DIR) + "/tests/fixtures/mixtral";
-
-RunResult RunProcess(const std::vector<std::string>& args) { return switchyard::test::Run(args); }
 
 class LoadgenTest : public testing::Test {
  protected:
@@ -32,7 +30,7 @@ class LoadgenTest : public testing::Test {
     // The address is logged once the model is loaded; health turns SERVING
     // at the watchdog's next poll: wait for it through the CLI.
     for (int i = 0; i < 100; ++i) {
-      if (RunProcess({kBinaryDir + "/switchyard-cli", "--addr=" + address_, "health"}).exit_code == 0) return;
+      if (test::Run({kBinaryDir + "/switchyard-cli", "--addr=" + address_, "health"}).exit_code == 0) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     FAIL() << "never SERVING";
@@ -46,7 +44,7 @@ class LoadgenTest : public testing::Test {
 
   static RunResult Loadgen(std::vector<std::string> args) {
     args.insert(args.begin(), {kBinaryDir + "/switchyard-loadgen", "--target=" + address_, "--json"});
-    return RunProcess(args);
+    return test::Run(args);
   }
 
   static inline switchyard::test::ServerProcess* server_ = nullptr;
@@ -102,7 +100,7 @@ TEST_F(LoadgenTest, SavedPromptsRunOfflineAndAgain) {
   ExpectAllComplete(Loadgen({"--concurrency=2", "--num-requests=4", "--prompt-tokens=6", "--max-tokens=5",
                              "--save-prompts=" + prompts}),
                     4, 5);
-  const RunResult offline = RunProcess({kBinaryDir + "/switchyard", "generate", "--backend=cpu", "--model=" + kModel,
+  const RunResult offline = test::Run({kBinaryDir + "/switchyard", "generate", "--backend=cpu", "--model=" + kModel,
                                  "--prompts-file=" + prompts});
   ASSERT_EQ(offline.exit_code, 0) << offline.err;
   EXPECT_EQ(std::count(offline.out.begin(), offline.out.end(), '\n'), 4) << offline.out;

@@ -124,14 +124,15 @@ const google::protobuf::RepeatedField<int64_t>& Counts(const v1::LayerExpertLoad
 }
 
 double Imbalance(const v1::LayerExpertLoad& l, LoadWindow window) {
-  if (window == LoadWindow::kSinceStart) return l.imbalance();
-  if (window == LoadWindow::kRecent) return l.recent_imbalance();
-  int64_t sum = 0, max = 0;
-  for (int64_t c : l.last_step_tokens()) {
-    sum += c;
-    max = std::max(max, c);
+  switch (window) {
+    case LoadWindow::kRecent:
+      return l.recent_imbalance();
+    case LoadWindow::kLastStep:
+      return l.last_step_imbalance();
+    case LoadWindow::kSinceStart:
+      break;
   }
-  return sum == 0 ? 0.0 : static_cast<double>(max) * l.last_step_tokens_size() / static_cast<double>(sum);
+  return l.imbalance();
 }
 
 }  // namespace

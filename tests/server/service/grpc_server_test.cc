@@ -318,6 +318,8 @@ TEST_F(GrpcServerTest, ExpertLoadCountsTopKExpertsPerTokenInEveryLayer) {
     ASSERT_EQ(layer.recent_tokens_size(), 8);
     for (int e = 0; e < 8; ++e) EXPECT_EQ(layer.recent_tokens(e), layer.tokens(e));
     EXPECT_DOUBLE_EQ(layer.recent_imbalance(), layer.imbalance());
+    EXPECT_GE(layer.last_step_imbalance(), 0.0);
+    EXPECT_LE(layer.last_step_imbalance(), 8.0);
   }
   EXPECT_EQ(load.window_seconds(), 60);
   // At least the prompt and the generated tokens of the call above.

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <random>
 #include <vector>
 
 #include "engine/cuda/device_buffer.h"
@@ -43,6 +44,24 @@ std::vector<T> FromDevice(const DeviceBuffer& b, size_t count) {
     EXPECT_EQ(cudaMemcpy(v.data(), b.data(), count * sizeof(T), cudaMemcpyDeviceToHost), cudaSuccess);
   }
   return v;
+}
+
+// Uniform in [-scale, scale].
+inline std::vector<float> Random(size_t n, std::mt19937& rng, float scale = 1.0f) {
+  std::uniform_real_distribution<float> d(-scale, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+// A device buffer's start, typed, for a kernel's parameters.
+template <typename T>
+const T* Ptr(const DeviceBuffer& b) {
+  return b.at<const T>(0);
+}
+template <typename T>
+T* MutPtr(const DeviceBuffer& b) {
+  return b.at<T>(0);
 }
 
 // bf16 bits of each float, and each float rounded through bf16: the CPU

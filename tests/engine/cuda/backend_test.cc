@@ -24,8 +24,11 @@ std::string FixtureDir(const std::string& name) { return std::string(SWITCHYARD_
 
 std::vector<std::vector<int32_t>> Prompts(const std::string& name) {
   std::ifstream in(FixtureDir(name) + "/golden.json");
+  // Named: a range-for over a member of the temporary parse() would dangle.
+  const nlohmann::json golden = nlohmann::json::parse(in);
   std::vector<std::vector<int32_t>> prompts;
-  for (const auto& p : nlohmann::json::parse(in)["prompts"]) prompts.push_back(p["ids"].get<std::vector<int32_t>>());
+  for (const auto& p : golden["prompts"]) prompts.push_back(p["ids"].get<std::vector<int32_t>>());
+  EXPECT_FALSE(prompts.empty()) << name;
   return prompts;
 }
 

@@ -1,8 +1,7 @@
-// The emulator's scheduler, and the few CUDA runtime calls the kernels'
-// launchers and the op tests make, over host memory. Blocks run one after
+// The emulator's scheduler: how one kernel runs. Blocks run one after
 // another; a block's threads are ucontext fibers that run until they reach a
 // barrier, and the scheduler releases a barrier once every thread it waits
-// for is there.
+// for is there. emulated_runtime.cc decides when a kernel runs.
 #include "tests/engine/cuda/emulator/cuda_emulator.h"
 
 #include <sys/mman.h>
@@ -20,8 +19,6 @@ namespace cuda_emulator {
 namespace {
 
 constexpr size_t kStackBytes = 256 * 1024;
-constexpr size_t kMaxSharedBytes = 48 * 1024;  // dynamic shared memory without the opt-in attribute
-constexpr int kMaxThreadsPerBlock = 1024;
 
 enum class State { kRunnable, kAtSyncThreads, kAtWarpCall, kDone };
 
@@ -45,8 +42,6 @@ struct Block {
 };
 
 Block* g_block = nullptr;
-cudaError_t g_last_error = cudaSuccess;
-cudaError_t g_sticky_error = cudaSuccess;  // a failed kernel, as a device fault is
 
 // Fiber stacks with a guard page below each, so that an overflow faults
 // instead of corrupting a neighbour; kept for the next launch.
@@ -212,18 +207,8 @@ void Violation(const char* what) {
   std::abort();  // never resumed
 }
 
-void RunKernel(const LaunchConfig& config, const char* name, const std::function<void()>& body) {
-  if (g_sticky_error != cudaSuccess) return;
+std::string ExecuteKernel(const LaunchConfig& config, const std::function<void()>& body) {
   const uint64_t threads = uint64_t{config.block.x} * config.block.y * config.block.z;
-  const bool bad_config = threads == 0 || threads > kMaxThreadsPerBlock || config.block.z > 64 || config.grid.x == 0 ||
-                          config.grid.y == 0 || config.grid.z == 0 || config.grid.y > 65535 ||
-                          config.grid.z > 65535 || config.grid.x > 0x7fffffffu ||
-                          config.shared_bytes > kMaxSharedBytes;
-  if (bad_config) {
-    std::fprintf(stderr, "cuda_emulator: %s: invalid launch configuration\n", name);
-    g_last_error = cudaErrorInvalidConfiguration;
-    return;
-  }
   Block b;
   b.body = &body;
   b.fibers.resize(threads);
@@ -245,91 +230,14 @@ void RunKernel(const LaunchConfig& config, const char* name, const std::function
         }
         RunBlock(b);
         if (!b.violation.empty()) {
-          std::fprintf(stderr, "cuda_emulator: %s: %s in block (%u,%u,%u)\n", name, b.violation.c_str(), bx, by, bz);
-          g_last_error = g_sticky_error = cudaErrorLaunchFailure;
           g_block = nullptr;
-          return;
+          return absl::StrCat(b.violation, " in block ", Describe({bx, by, bz}));
         }
       }
     }
   }
   g_block = nullptr;
+  return "";
 }
 
 }  // namespace cuda_emulator
-
-// ---- the runtime calls, over host memory -------------------------------------
-
-namespace {
-cudaError_t Sticky() { return cuda_emulator::g_sticky_error; }
-}  // namespace
-
-extern "C" {
-
-cudaError_t cudaGetDeviceCount(int* count) {
-  *count = 1;
-  return cudaSuccess;
-}
-
-// 256-byte aligned, as cudaMalloc's memory is.
-cudaError_t cudaMalloc(void** p, size_t size) {
-  *p = std::aligned_alloc(256, (std::max<size_t>(size, 1) + 255) / 256 * 256);
-  return *p != nullptr ? cudaSuccess : cudaErrorMemoryAllocation;
-}
-cudaError_t cudaFree(void* p) {
-  std::free(p);
-  return cudaSuccess;
-}
-cudaError_t cudaMallocHost(void** p, size_t size) { return cudaMalloc(p, size); }
-cudaError_t cudaFreeHost(void* p) { return cudaFree(p); }
-
-cudaError_t cudaMemcpy(void* dst, const void* src, size_t count, enum cudaMemcpyKind) {
-  if (Sticky() != cudaSuccess) return Sticky();
-  if (count > 0) std::memcpy(dst, src, count);
-  return cudaSuccess;
-}
-cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t count, enum cudaMemcpyKind kind, cudaStream_t) {
-  return cudaMemcpy(dst, src, count, kind);
-}
-cudaError_t cudaMemset(void* p, int value, size_t count) {
-  if (Sticky() != cudaSuccess) return Sticky();
-  std::memset(p, value, count);
-  return cudaSuccess;
-}
-cudaError_t cudaMemsetAsync(void* p, int value, size_t count, cudaStream_t) { return cudaMemset(p, value, count); }
-
-cudaError_t cudaDeviceSynchronize() { return Sticky(); }
-// As on the device, the one way to clear a kernel's fault.
-cudaError_t cudaDeviceReset() {
-  cuda_emulator::g_sticky_error = cuda_emulator::g_last_error = cudaSuccess;
-  return cudaSuccess;
-}
-cudaError_t cudaStreamSynchronize(cudaStream_t) { return Sticky(); }
-
-cudaError_t cudaGetLastError() {
-  const cudaError_t e = cuda_emulator::g_last_error;
-  cuda_emulator::g_last_error = Sticky();
-  return e;
-}
-cudaError_t cudaPeekAtLastError() { return cuda_emulator::g_last_error; }
-
-const char* cudaGetErrorName(cudaError_t error) {
-  switch (error) {
-    case cudaSuccess: return "cudaSuccess";
-    case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
-    case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
-    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
-    default: return "cudaError";
-  }
-}
-const char* cudaGetErrorString(cudaError_t error) {
-  switch (error) {
-    case cudaSuccess: return "no error";
-    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
-    case cudaErrorLaunchFailure: return "unspecified launch failure (emulator: see the message above)";
-    case cudaErrorMemoryAllocation: return "out of memory";
-    default: return "emulated CUDA error";
-  }
-}
-
-}  // extern "C"

@@ -7,6 +7,12 @@
 // the points where fibers switch, so the block's threads interleave exactly as
 // far as the program's synchronisation allows and no further.
 //
+// Work issued to a stream runs when something waits for it (a stream or
+// device synchronisation, a synchronous copy), not when it is issued, so a
+// host that reads an asynchronous copy's destination too early sees stale
+// data, as it may on a device. Stream capture records a CUDA graph that a
+// graph launch replays with the arguments captured.
+//
 // What it checks beyond the kernel's results: launch limits (block size,
 // grid size, shared memory), every thread of a block reaching the same
 // barrier, every lane named in a warp call's mask taking part (a lane that
@@ -14,8 +20,10 @@
 // are made by the whole warp. A violation fails the launch with a message,
 // and the error sticks, as a device fault does.
 //
-// What it cannot check: timing, the memory model (fibers never race), bank
-// conflicts, the hardware's fragment layouts, and performance.
+// What it cannot check: timing, the memory model (fibers never race), the
+// ordering between streams (one queue serves them all), a host reading
+// device memory directly (it is host memory here), bank conflicts, the
+// hardware's fragment layouts, and performance.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -26,6 +34,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -80,18 +89,23 @@ struct LaunchConfig {
   cudaStream_t stream = nullptr;
 };
 
-// Runs `body` once per thread of every block; sets the last error on a bad
-// configuration or a violation (see above). Synchronous: the launch has
-// finished, as if the stream were synchronised, when it returns.
-void RunKernel(const LaunchConfig& config, const char* name, const std::function<void()>& body);
+// Issues a kernel on config.stream (emulated_runtime.cc): a bad
+// configuration sets the last error at once; otherwise `body` runs once per
+// thread of every block when the stream's work is next waited for, and a
+// violation then fails the device with a sticky error.
+void EnqueueKernel(const LaunchConfig& config, const char* name, std::function<void()> body);
 
-// The rewritten `kernel<<<grid, block, smem, stream>>>(args...)`. Each thread
-// gets its own copy of the arguments, as a kernel's by-value parameters are.
+// Runs `body` as the kernel's threads, now; the violation, or "" if none.
+std::string ExecuteKernel(const LaunchConfig& config, const std::function<void()>& body);
+
+// The rewritten `kernel<<<grid, block, smem, stream>>>(args...)`. The
+// arguments are copied at the launch, and each thread gets its own copy, as
+// a kernel's by-value parameters are.
 template <typename... Params, typename... Args>
 void Launch(LaunchConfig config, const char* name, void (*kernel)(Params...), Args&&... args) {
   static_assert(sizeof...(Params) == sizeof...(Args), "kernel argument count");
-  const std::tuple<std::decay_t<Params>...> params(std::forward<Args>(args)...);
-  RunKernel(config, name, [&] {
+  std::tuple<std::decay_t<Params>...> params(std::forward<Args>(args)...);
+  EnqueueKernel(config, name, [kernel, params] {
     std::tuple<std::decay_t<Params>...> copy = params;
     std::apply(kernel, copy);
   });

@@ -33,7 +33,7 @@ __global__ void RotateKernel(float* out) {
 TEST_F(EmulatorTest, SyncThreadsOrdersSharedMemory) {
   std::vector<float> out(3 * 96, -1.f);
   Launch({3, 96, 96 * sizeof(float), nullptr}, "RotateKernel", RotateKernel, out.data());
-  ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   for (int b = 0; b < 3; ++b) {
     for (int i = 0; i < 96; ++i) EXPECT_EQ(out[b * 96 + i], b * 1000 + (i + 1) % 96) << b << " " << i;
   }
@@ -52,7 +52,7 @@ __global__ void ShuffleKernel(int* out) {
 TEST_F(EmulatorTest, WarpShufflesReadTheNamedLane) {
   std::vector<int> out(4 * 64);
   Launch({1, 64, 0, nullptr}, "ShuffleKernel", ShuffleKernel, out.data());
-  ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   for (int t = 0; t < 64; ++t) {
     const int lane = t % 32, warp = t / 32 * 32;
     EXPECT_EQ(out[4 * t + 0], warp + (lane ^ 5));
@@ -96,15 +96,68 @@ TEST_F(EmulatorTest, WmmaComputesTheProductPlusTheAccumulator) {
     }
   }
   Launch({1, 32, 0, nullptr}, "WmmaKernel", WmmaKernel, a.v, b.v, c.v);
-  ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   EXPECT_EQ(std::vector<float>(c.v, c.v + 256), want);
+}
+
+__global__ void AddKernel(float* x, float v) { x[threadIdx.x] += v; }
+
+TEST_F(EmulatorTest, StreamWorkRunsWhenWaitedFor) {
+  cudaStream_t stream;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  std::vector<float> device(4, 0.f), host(4, -1.f);
+  Launch({1, 4, 0, stream}, "AddKernel", AddKernel, device.data(), 2.f);
+  ASSERT_EQ(cudaMemcpyAsync(host.data(), device.data(), 16, cudaMemcpyDeviceToHost, stream), cudaSuccess);
+  EXPECT_EQ(host[0], -1.f) << "read before the stream is synchronised: stale";
+  ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+  EXPECT_EQ(host, std::vector<float>(4, 2.f));
+  cudaStreamDestroy(stream);
+}
+
+TEST_F(EmulatorTest, AGraphReplaysTheCapturedWorkWithTheCapturedArguments) {
+  cudaStream_t stream;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  std::vector<float> x(4, 0.f);
+  float v = 1.f;
+  ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), cudaSuccess);
+  Launch({1, 4, 0, stream}, "AddKernel", AddKernel, x.data(), v);
+  ASSERT_EQ(cudaMemsetAsync(x.data() + 3, 0, 4, stream), cudaSuccess);
+  cudaGraph_t graph;
+  ASSERT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
+  EXPECT_EQ(x, std::vector<float>(4, 0.f)) << "capturing runs nothing";
+  cudaGraphExec_t exec;
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  v = 100.f;  // too late: the graph holds the value it was captured with
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+  EXPECT_EQ(x, (std::vector<float>{3.f, 3.f, 3.f, 0.f}));
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  cudaStreamDestroy(stream);
+}
+
+TEST_F(EmulatorTest, ACaptureRefusesSynchronousCallsAndIsInvalidated) {
+  cudaStream_t stream;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  float a = 1.f, b = 0.f;
+  ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), cudaSuccess);
+  EXPECT_EQ(cudaMemcpy(&b, &a, 4, cudaMemcpyHostToDevice), cudaErrorStreamCaptureUnsupported);
+  void* p = nullptr;
+  EXPECT_EQ(cudaMalloc(&p, 16), cudaErrorStreamCaptureUnsupported);
+  cudaGraph_t graph;
+  EXPECT_EQ(cudaStreamEndCapture(stream, &graph), cudaErrorStreamCaptureInvalidated);
+  EXPECT_EQ(graph, nullptr);
+  EXPECT_EQ(cudaStreamBeginCapture(nullptr, cudaStreamCaptureModeThreadLocal), cudaErrorStreamCaptureUnsupported)
+      << "the legacy stream cannot be captured";
+  cudaStreamDestroy(stream);
 }
 
 // ---- misuse ------------------------------------------------------------------
 
 void ExpectLaunchFailure() {
-  EXPECT_EQ(cudaGetLastError(), cudaErrorLaunchFailure);
-  EXPECT_EQ(cudaDeviceSynchronize(), cudaErrorLaunchFailure) << "the error sticks";
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess) << "the launch itself succeeds; the kernel fails when it runs";
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaErrorLaunchFailure);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorLaunchFailure) << "the error sticks";
   int* p = nullptr;
   EXPECT_EQ(cudaMemcpy(&p, &p, sizeof(p), cudaMemcpyHostToHost), cudaErrorLaunchFailure);
 }
@@ -147,7 +200,7 @@ __global__ void EarlyExitKernel(int* out) {
 TEST_F(EmulatorTest, ExitedThreadsDoNotHoldUpABarrier) {
   std::vector<int> out(64, 0);
   Launch({1, 64, 0, nullptr}, "EarlyExitKernel", EarlyExitKernel, out.data());
-  ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   EXPECT_EQ(std::accumulate(out.begin(), out.end(), 0), 8);
 }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "engine/cuda/cuda_status.h"
 #include "engine/cuda/decode_buckets.h"
@@ -86,7 +87,8 @@ absl::Status CudaBackend::CheckModel(const ModelConfig& c) const {
         absl::StrCat("the CUDA backend takes at most ", kMaxDispatchExperts, " experts, not ", c.num_experts));
   }
   if (c.head_dim % 2 != 0) return absl::InvalidArgumentError(absl::StrCat("odd head_dim ", c.head_dim));
-  return absl::OkStatus();
+  // Found at load rather than by every step failing.
+  return CheckPagedAttentionShape(c.num_heads, c.num_kv_heads, c.head_dim);
 }
 
 absl::Status CudaBackend::Load(std::unique_ptr<ModelWeights> weights, const KvCacheConfig& kv) {
@@ -105,22 +107,30 @@ absl::Status CudaBackend::Load(std::unique_ptr<ModelWeights> weights, const KvCa
   ASSIGN_OR_RETURN(const DeviceMemoryPlan plan,
                    PlanDeviceMemory({weight_layout.total_bytes, layout.total_bytes, kv_block_bytes, options_.reserve_bytes},
                                     kv, static_cast<int64_t>(free_bytes)));
+  // The previous model goes first, so that its memory can be reused; until
+  // the new one is complete Forward refuses to run (no workspace).
   weights_ = DeviceWeights();
   kv_cache_ = DeviceBuffer();
   workspace_ = DeviceBuffer();
 
-  ASSIGN_OR_RETURN(weights_, UploadWeights(*weights, weight_layout));
-  ASSIGN_OR_RETURN(kv_cache_, DeviceBuffer::Allocate(plan.kv_cache_bytes));
+  ASSIGN_OR_RETURN(DeviceWeights device_weights, UploadWeights(*weights, weight_layout));
+  ASSIGN_OR_RETURN(DeviceBuffer kv_cache, DeviceBuffer::Allocate(plan.kv_cache_bytes));
   // Zeroed once so that no step can read uninitialised cache memory.
-  RETURN_IF_ERROR(CudaStatus(cudaMemset(kv_cache_.data(), 0, plan.kv_cache_bytes), "KV cache clear"));
-  ASSIGN_OR_RETURN(workspace_, DeviceBuffer::Allocate(layout.total_bytes));
-  RETURN_IF_ERROR(CudaStatus(cudaMemset(workspace_.data(), 0, layout.total_bytes), "workspace clear"));
+  RETURN_IF_ERROR(CudaStatus(cudaMemset(kv_cache.data(), 0, plan.kv_cache_bytes), "KV cache clear"));
+  ASSIGN_OR_RETURN(DeviceBuffer workspace, DeviceBuffer::Allocate(layout.total_bytes));
+  RETURN_IF_ERROR(CudaStatus(cudaMemset(workspace.data(), 0, layout.total_bytes), "workspace clear"));
   ASSIGN_OR_RETURN(host_inputs_, PinnedBuffer::Allocate(layout.x));  // the inputs end where activations begin
   ASSIGN_OR_RETURN(host_logits_, PinnedBuffer::Allocate(int64_t{layout.max_logit_rows} * c.vocab_size * 4));
   ASSIGN_OR_RETURN(host_counts_, PinnedBuffer::Allocate(int64_t{c.num_layers} * c.num_experts * 4));
   ASSIGN_OR_RETURN(host_routed_,
                    PinnedBuffer::Allocate(int64_t{layout.max_tokens} * c.num_layers * c.top_k * 4));
+  // The uploads and clears ran on the legacy stream, which the backend's
+  // non-blocking stream does not wait for: finish them before any step.
+  RETURN_IF_ERROR(CudaStatus(cudaDeviceSynchronize(), "model upload"));
 
+  weights_ = std::move(device_weights);
+  kv_cache_ = std::move(kv_cache);
+  workspace_ = std::move(workspace);
   model_ = c;
   block_size_ = kv.block_size;
   num_blocks_ = plan.num_kv_blocks;
@@ -333,8 +343,10 @@ absl::StatusOr<cudaGraphExec_t> CudaBackend::DecodeGraph(int32_t bucket) {
   if (enqueued.ok()) enqueued = EnqueueLmHead(0, bucket);
   cudaGraph_t graph = nullptr;
   const absl::Status ended = CudaStatus(cudaStreamEndCapture(stream_, &graph), "graph capture");
-  RETURN_IF_ERROR(enqueued);
-  RETURN_IF_ERROR(ended);
+  if (!enqueued.ok() || !ended.ok()) {
+    if (graph != nullptr) cudaGraphDestroy(graph);
+    return enqueued.ok() ? ended : enqueued;
+  }
   cudaGraphExec_t exec = nullptr;
   const absl::Status instantiated = CudaStatus(cudaGraphInstantiate(&exec, graph, 0), "graph instantiation");
   cudaGraphDestroy(graph);
@@ -360,6 +372,9 @@ absl::StatusOr<ForwardResult> CudaBackend::Forward(const Batch& batch) {
   const StepInputs in = PackStep(batch, block_size_, layout_.blocks_per_seq, bucket.value_or(0));
   const int32_t R = in.num_logit_rows;
   const int64_t V = c.vocab_size;
+  // Whatever way this returns, no copy from or to the pinned buffers is
+  // still in flight when the next step refills them.
+  absl::Cleanup drain = [this] { cudaStreamSynchronize(stream_); };
   RETURN_IF_ERROR(UploadInputs(in));
 
   ForwardResult result;

@@ -108,18 +108,25 @@ __global__ void PagedAttentionKernel(PagedAttentionParams p) {
 
 }  // namespace
 
+absl::Status CheckPagedAttentionShape(int32_t num_heads, int32_t num_kv_heads, int32_t head_dim) {
+  if (num_kv_heads < 1 || num_heads % num_kv_heads != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("num_heads ", num_heads, " is not a multiple of num_kv_heads ", num_kv_heads));
+  }
+  const int group = num_heads / num_kv_heads;
+  if (const size_t shared = SharedBytes(group, head_dim); shared > kMaxSharedBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("paged attention: ", group, " query heads per kv head of dim ",
+                                                   head_dim, " need ", shared, " bytes of shared memory"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status PagedAttention(const PagedAttentionParams& p, cudaStream_t stream) {
   if (p.num_tokens == 0) return absl::OkStatus();
-  if (p.num_kv_heads < 1 || p.num_heads % p.num_kv_heads != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("num_heads ", p.num_heads, " is not a multiple of num_kv_heads ", p.num_kv_heads));
+  if (absl::Status shape = CheckPagedAttentionShape(p.num_heads, p.num_kv_heads, p.head_dim); !shape.ok()) {
+    return shape;
   }
-  const int group = p.num_heads / p.num_kv_heads;
-  const size_t shared = SharedBytes(group, p.head_dim);
-  if (shared > kMaxSharedBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("paged attention: ", group, " query heads per kv head of dim ",
-                                                   p.head_dim, " need ", shared, " bytes of shared memory"));
-  }
+  const size_t shared = SharedBytes(p.num_heads / p.num_kv_heads, p.head_dim);
   const dim3 grid(p.num_tokens, p.num_kv_heads);
   PagedAttentionKernel<<<grid, kThreads, shared, stream>>>(p);
   return CheckLaunch("PagedAttentionKernel");

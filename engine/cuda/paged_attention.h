@@ -33,8 +33,12 @@ struct PagedAttentionParams {
   float* out = nullptr;                        // [tokens, num_heads * head_dim]
 };
 
-// INVALID_ARGUMENT when a kv head's group of query heads needs more shared
-// memory than a block has (group · head_dim beyond ~4096).
+// INVALID_ARGUMENT unless num_heads is a multiple of num_kv_heads and a kv
+// head's group of query heads fits a block's shared memory (group · head_dim
+// up to ~4096): what PagedAttention needs of a model, checked at load.
+absl::Status CheckPagedAttentionShape(int32_t num_heads, int32_t num_kv_heads, int32_t head_dim);
+
+// Fails as CheckPagedAttentionShape does.
 absl::Status PagedAttention(const PagedAttentionParams& p, cudaStream_t stream);
 
 }  // namespace switchyard::engine::cuda

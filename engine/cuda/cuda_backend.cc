@@ -373,7 +373,8 @@ absl::StatusOr<ForwardResult> CudaBackend::Forward(const Batch& batch) {
   const int32_t R = in.num_logit_rows;
   const int64_t V = c.vocab_size;
   // Whatever way this returns, no copy from or to the pinned buffers is
-  // still in flight when the next step refills them.
+  // still in flight when the next step refills them (the success path
+  // synchronises itself).
   absl::Cleanup drain = [this] { cudaStreamSynchronize(stream_); };
   RETURN_IF_ERROR(UploadInputs(in));
 
@@ -409,6 +410,7 @@ absl::StatusOr<ForwardResult> CudaBackend::Forward(const Batch& batch) {
     std::memcpy(&result.logits[first * V], host_logits_.at<float>(0), rows * V * 4);
   }
   RETURN_IF_ERROR(CudaStatus(cudaStreamSynchronize(stream_), "forward step"));  // a step with no logits rows
+  std::move(drain).Cancel();  // drained just now
   result.expert_tokens.assign(host_counts_.at<int32_t>(0), host_counts_.at<int32_t>(0) + counts);
   result.routed_experts.assign(host_routed_.at<int32_t>(0), host_routed_.at<int32_t>(0) + routed);
   return result;

@@ -65,6 +65,10 @@ cudaError_t Issue(cudaStream_t stream, Op op) {
   return cudaSuccess;
 }
 
+// Allocations are 256-byte aligned, as cudaMalloc's are; aligned_alloc wants
+// a size that is a multiple of the alignment.
+size_t RoundedSize(size_t size) { return (std::max<size_t>(size, 1) + 255) / 256 * 256; }
+
 // A call that a capture in progress does not allow: it invalidates the capture.
 bool RefusedByCapture(cudaError_t* error) {
   Runtime& r = R();
@@ -141,10 +145,9 @@ cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
   return cudaSuccess;
 }
 
-// 256-byte aligned, as cudaMalloc's memory is.
 cudaError_t cudaMalloc(void** p, size_t size) {
   if (cudaError_t e; RefusedByCapture(&e)) return e;
-  const size_t rounded = (std::max<size_t>(size, 1) + 255) / 256 * 256;
+  const size_t rounded = cuda_emulator::RoundedSize(size);
   *p = std::aligned_alloc(256, rounded);
   if (*p == nullptr) return cudaErrorMemoryAllocation;
   R().allocations[*p] = rounded;
@@ -164,7 +167,7 @@ cudaError_t cudaFree(void* p) {
 }
 cudaError_t cudaMallocHost(void** p, size_t size) {
   if (cudaError_t e; RefusedByCapture(&e)) return e;
-  *p = std::aligned_alloc(256, (std::max<size_t>(size, 1) + 255) / 256 * 256);
+  *p = std::aligned_alloc(256, cuda_emulator::RoundedSize(size));
   return *p != nullptr ? cudaSuccess : cudaErrorMemoryAllocation;
 }
 cudaError_t cudaFreeHost(void* p) {

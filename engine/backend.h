@@ -1,6 +1,6 @@
 // Backend: the one narrow interface between the serving engine and the
 // hardware. The CPU backend is the readable reference; the CUDA backend is a
-// shared library loaded at run time (DESIGN.md) and tested against it.
+// shared library loaded at run time (docs/architecture.md) and tested against it.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/cord.h"
 #include "engine/batch.h"
 #include "engine/model_config.h"
 #include "engine/model_weights.h"
@@ -47,6 +48,14 @@ class Backend {
   // Runs one step over the flat batch. A malformed batch (token outside the
   // vocabulary, block table too short, block id out of range, position past
   // the context length) is INVALID_ARGUMENT and changes nothing.
+  //
+  // An error fails that step only: the engine ends the requests in it with
+  // INTERNAL, frees their KV blocks and runs the next step, so after an
+  // error the backend must be ready for another Forward (what the failed
+  // step wrote into its sequences' KV blocks is discarded with them). An
+  // error after which no step can succeed (device lost, a sticky CUDA error,
+  // memory corrupted) must be marked with MarkUnrecoverable: the engine then
+  // ends every request and the server reports NOT_SERVING for good.
   virtual absl::StatusOr<ForwardResult> Forward(const Batch& batch) = 0;
 
   virtual const ModelConfig& config() const = 0;
@@ -54,6 +63,20 @@ class Backend {
   virtual int32_t kv_block_size() const = 0;
   virtual MemoryReport memory() const = 0;
 };
+
+// The payload that marks a backend error as unrecoverable (see Forward). A
+// payload rather than a status code, so that the code still says what went
+// wrong.
+inline constexpr char kUnrecoverablePayload[] = "type.switchyard.dev/switchyard.engine.Unrecoverable";
+
+// `status` (not OK), marked as leaving the backend unusable.
+inline absl::Status MarkUnrecoverable(absl::Status status) {
+  status.SetPayload(kUnrecoverablePayload, absl::Cord("backend unusable"));
+  return status;
+}
+inline bool IsUnrecoverable(const absl::Status& status) {
+  return status.GetPayload(kUnrecoverablePayload).has_value();
+}
 
 // "cpu", "cuda" or "auto" (CUDA when its library loads and finds a device,
 // otherwise the CPU, with a log line saying why).

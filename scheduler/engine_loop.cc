@@ -67,12 +67,34 @@ absl::StatusOr<bool> EngineLoop::Step() {
     live_.erase(it);
     return ended.back().get();
   };
+  auto deliver = [&] {
+    for (const auto& [live, output] : outputs) {
+      if (live->request.on_output) live->request.on_output(output);
+    }
+  };
   for (const AbortedRequest& a : plan.aborted) {
-    outputs.push_back({end(live_.find(a.id)), {a.id, std::nullopt, a.reason}});
+    outputs.push_back({end(live_.find(a.id)), {a.id, std::nullopt, a.reason, {}, {}}});
   }
   if (!plan.empty()) {
     BuildBatch(plan, batch_);
-    ASSIGN_OR_RETURN(engine::ForwardResult result, backend_.Forward(batch_));
+    absl::StatusOr<engine::ForwardResult> forward = backend_.Forward(batch_);
+    if (!forward.ok()) {
+      if (engine::IsUnrecoverable(forward.status())) return forward.status();
+      // Only this step's requests fail; the others and the loop go on.
+      ++num_failed_steps_;
+      last_step_error_ = forward.status();
+      const absl::Status error =
+          absl::InternalError(absl::StrCat("the engine step failed (", plan.chunks.size(), " requests, ",
+                                           plan.num_tokens, " tokens): ",
+                                           absl::StatusCodeToString(forward.status().code()), ": ",
+                                           forward.status().message()));
+      for (const RequestId id : scheduler_->FailStep(plan)) {
+        outputs.push_back({end(live_.find(id)), {id, std::nullopt, std::nullopt, {}, error}});
+      }
+      deliver();
+      return true;
+    }
+    engine::ForwardResult& result = *forward;
     ++num_steps_;
     last_expert_tokens_ = std::move(result.expert_tokens);
     for (size_t i = 0; i < last_expert_tokens_.size(); ++i) total_expert_tokens_[i] += last_expert_tokens_[i];
@@ -92,7 +114,7 @@ absl::StatusOr<bool> EngineLoop::Step() {
       ++num_generated_tokens_;
       const std::optional<FinishReason> finish = StopReason(live, s.token);
       sampled.push_back({s.token, finish.has_value()});
-      RequestOutput output{chunk.seq->id, std::move(s), finish, {}};
+      RequestOutput output{chunk.seq->id, std::move(s), finish, {}, {}};
       if (live.request.return_routing) {
         const size_t n = static_cast<size_t>(backend_.config().num_layers) * backend_.config().top_k;
         output.routed_experts.assign(result.routed_experts.begin() + r * n, result.routed_experts.begin() + (r + 1) * n);
@@ -101,15 +123,15 @@ absl::StatusOr<bool> EngineLoop::Step() {
     }
     scheduler_->Update(plan, sampled);
   }
-  for (const auto& [live, output] : outputs) {
-    if (live->request.on_output) live->request.on_output(output);
-  }
+  deliver();
   return !plan.empty() || !plan.aborted.empty();
 }
 
 absl::Status EngineLoop::RunUntilIdle() {
   while (!idle()) {
+    const int64_t failed = num_failed_steps_;
     ASSIGN_OR_RETURN(bool worked, Step());
+    if (num_failed_steps_ != failed) return last_step_error_;
     // Work left but none planned would be a scheduler bug (Submit admits only
     // requests that fit an empty cache); fail instead of spinning.
     if (!worked) return absl::InternalError("the scheduler has live requests but planned no work");

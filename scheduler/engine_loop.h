@@ -24,7 +24,8 @@ namespace switchyard::scheduler {
 
 // What a request's callback receives: a token, an end, or both (the last
 // token and its finish reason come together; a cancelled or expired request
-// gets only the reason).
+// gets only the reason), or a failure: a request whose step failed gets only
+// `error` (INTERNAL), its last event.
 struct RequestOutput {
   RequestId id = 0;
   std::optional<engine::SampleResult> token;
@@ -32,6 +33,7 @@ struct RequestOutput {
   // With the token, when the request asked for it: [num_layers, top_k], the
   // experts that computed the token in every layer (-1 in dense layers).
   std::vector<int32_t> routed_experts;
+  absl::Status error;
 };
 using OutputCallback = std::function<void(const RequestOutput&)>;
 
@@ -63,9 +65,14 @@ class EngineLoop {
   absl::Status Submit(EngineRequest request);
   absl::Status Cancel(RequestId id) { return scheduler_->Cancel(id); }
 
-  // One iteration. False when there was nothing to do. A backend error is
-  // returned as is and leaves the loop unusable.
+  // One iteration. False when there was nothing to do. When the backend
+  // fails the step, the requests in it end with an INTERNAL error saying so
+  // and why (and free their KV blocks), the failure is counted, and the loop
+  // goes on: Step still returns true. Only an error the backend marked
+  // unrecoverable (engine::IsUnrecoverable) is returned, as is, and leaves
+  // the loop unusable.
   absl::StatusOr<bool> Step();
+  // Steps until idle; also returns the error of a step that failed.
   absl::Status RunUntilIdle();
 
   bool idle() const { return scheduler_->idle(); }
@@ -77,6 +84,9 @@ class EngineLoop {
   int64_t num_steps() const { return num_steps_; }
   int32_t last_step_num_tokens() const { return static_cast<int32_t>(batch_.token_ids.size()); }
   int64_t num_generated_tokens() const { return num_generated_tokens_; }
+  // Steps the backend failed (recoverably), and the last one's error.
+  int64_t num_failed_steps() const { return num_failed_steps_; }
+  const absl::Status& last_step_error() const { return last_step_error_; }
 
  private:
   struct Live {
@@ -96,6 +106,8 @@ class EngineLoop {
   std::vector<int64_t> total_expert_tokens_;
   int64_t num_steps_ = 0;
   int64_t num_generated_tokens_ = 0;
+  int64_t num_failed_steps_ = 0;
+  absl::Status last_step_error_;
 };
 
 }  // namespace switchyard::scheduler

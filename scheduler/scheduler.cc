@@ -48,9 +48,9 @@ absl::Status Scheduler::Submit(SequenceRequest request) {
                      blocks_.BlocksFor(total), " KV blocks of ", blocks_.shape().block_size,
                      " tokens; the whole cache has ", blocks_.num_blocks()));
   }
-  if (static_cast<int64_t>(waiting_.size()) >= config_.max_waiting) {
-    return absl::UnavailableError(absl::StrCat("overloaded: ", waiting_.size(),
-                                               " requests are already waiting (max_waiting); retry later"));
+  if (const int64_t waiting = num_really_waiting(); waiting >= config_.max_waiting) {
+    return absl::UnavailableError(absl::StrCat("overloaded: ", waiting,
+                                               " requests are waiting for a running slot (max_waiting); retry later"));
   }
   auto seq = std::make_unique<Sequence>();
   seq->id = request.id;
@@ -181,6 +181,29 @@ void Scheduler::Update(const StepPlan& plan, absl::Span<const SampledToken> samp
   if (finished.empty()) return;
   std::erase_if(running_, [](const Sequence* s) { return s->finished; });
   for (Sequence* seq : finished) Remove(seq);
+}
+
+// The queue's front takes the running slots free now (left by requests that
+// finished in the last step) at the very next step; only those behind them
+// really wait.
+int64_t Scheduler::num_really_waiting() const {
+  const int64_t free_slots = std::max<int64_t>(0, config_.max_num_seqs - static_cast<int64_t>(running_.size()));
+  return std::max<int64_t>(0, static_cast<int64_t>(waiting_.size()) - free_slots);
+}
+
+std::vector<RequestId> Scheduler::FailStep(const StepPlan& plan) {
+  assert(plan.chunks.size() == scheduled_.size());
+  (void)plan;
+  std::vector<RequestId> ids;
+  ids.reserve(scheduled_.size());
+  for (Sequence* seq : scheduled_) {
+    ids.push_back(seq->id);
+    seq->finished = true;
+  }
+  std::erase_if(running_, [](const Sequence* s) { return s->finished; });
+  for (Sequence* seq : scheduled_) Remove(seq);
+  scheduled_.clear();
+  return ids;
 }
 
 SchedulerStats Scheduler::stats() const {

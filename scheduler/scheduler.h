@@ -68,7 +68,9 @@ class Scheduler {
   // Queues a request. INVALID_ARGUMENT: empty prompt, duplicate live id, or
   // prompt + max_tokens beyond the context length; RESOURCE_EXHAUSTED: its
   // prompt + max_tokens can never fit the whole KV cache; UNAVAILABLE
-  // ("overloaded"): the waiting queue is full, try again later.
+  // ("overloaded"): max_waiting requests really wait already, try again
+  // later. Queued requests that the running slots free now will take at the
+  // next step do not count (see num_really_waiting).
   absl::Status Submit(SequenceRequest request);
   // Marks a live request; it leaves at the next Step(), reported in its plan.
   // NOT_FOUND if no live request has this id.
@@ -81,6 +83,10 @@ class Scheduler {
   // is now in the KV cache, and `sampled` holds, in plan order, one entry per
   // chunk that samples. Finished sequences leave and free their blocks.
   void Update(const StepPlan& plan, absl::Span<const SampledToken> sampled);
+  // Instead of Update, when running `plan` failed: every sequence in it
+  // leaves and frees its blocks (what the step wrote there is garbage).
+  // Returns their ids, in plan order. Requests outside the plan go on.
+  std::vector<RequestId> FailStep(const StepPlan& plan);
 
   bool idle() const { return live_.empty(); }
   SchedulerStats stats() const;
@@ -96,6 +102,11 @@ class Scheduler {
  private:
   Scheduler(const SchedulerConfig& config, KvCacheShape kv, int32_t max_model_len, Clock clock);
 
+  // Waiting requests beyond the running set's free slots: what max_waiting
+  // bounds. A closed-loop client whose request just finished sends its next
+  // one before the next step admits the queue's front into the freed slot,
+  // so counting the whole queue would refuse requests below capacity.
+  int64_t num_really_waiting() const;
   void RemoveAborted(StepPlan& plan);
   void Preempt(Sequence* seq);
   void Remove(Sequence* seq);  // frees its blocks and forgets it

@@ -16,7 +16,9 @@ struct SchedulerConfig {
   // can decode in every step, so this must not exceed the token budget.
   int32_t max_num_seqs = 64;
   // Requests waiting for admission; Submit answers UNAVAILABLE beyond it so
-  // that a server sheds load instead of queueing without bound.
+  // that a server sheds load instead of queueing without bound. Requests
+  // that will take a running slot free now at the next step are not counted,
+  // so the queue may briefly hold up to max_num_seqs more.
   int32_t max_waiting = 1024;
 
   // INVALID_ARGUMENT naming the first bad field, its value and the rule.

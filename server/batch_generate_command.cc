@@ -97,6 +97,7 @@ struct Result {
   std::vector<engine::SampleResult> tokens;
   std::vector<int32_t> ids;  // of `tokens`, for the stop-string matcher
   std::optional<scheduler::FinishReason> finish;
+  absl::Status error;  // the engine step it was in failed
 };
 
 // `stops` is null when the model has no tokenizer (no text in the output).
@@ -134,7 +135,7 @@ absl::Status RunBatchGenerate(const BatchGenerateConfig& config, std::istream& i
     }
     if (!tokenizer.ok()) continue;
     if (!r.prompt.empty()) r.prompt_ids = (*tokenizer)->Encode(r.prompt);
-    stops.emplace_back(**tokenizer, r.stop);
+    stops.emplace_back(**tokenizer, r.stop, r.prompt_ids);
   }
   ASSIGN_OR_RETURN(std::unique_ptr<engine::ModelWeights> weights, engine::LoadModel(config.model));
   ASSIGN_OR_RETURN(std::unique_ptr<engine::Backend> backend, engine::CreateBackend(config.backend));
@@ -165,11 +166,17 @@ absl::Status RunBatchGenerate(const BatchGenerateConfig& config, std::istream& i
                                           result.ids.push_back(o.token->token);
                                         }
                                         if (o.finish) result.finish = o.finish;
+                                        if (!o.error.ok()) result.error = o.error;
                                       }});
       if (absl::IsUnavailable(st)) break;
       if (!st.ok()) return absl::Status(st.code(), absl::StrCat("line ", r.line, ": ", st.message()));
     }
     ASSIGN_OR_RETURN(bool worked, loop->Step());
+    // A failed step fails the run (offline, there is no one to retry).
+    for (size_t i = written; i < submitted; ++i) {
+      const absl::Status& error = results[i].error;
+      if (!error.ok()) return absl::Status(error.code(), absl::StrCat("line ", requests[i].line, ": ", error.message()));
+    }
     for (; written < submitted && results[written].finish; ++written) {
       generated += results[written].ids.size();
       out << ToJson(written, requests[written], results[written], stops.empty() ? nullptr : &stops[written]).dump()

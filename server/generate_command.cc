@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "engine/generate.h"
 #include "engine/status_macros.h"
+#include "engine/tokenizer/incremental_decoder.h"
 #include "nlohmann/json.hpp"
 #include "server/logprobs_json.h"
 
@@ -60,7 +61,9 @@ absl::Status RunGenerate(const GenerateCommandConfig& config, std::ostream& out)
 
   std::vector<int32_t> ids;
   for (const engine::SampleResult& s : result.tokens) ids.push_back(s.token);
-  const std::string text = tokenizer.ok() ? (*tokenizer)->Decode(ids) : "";
+  // The completion text: what the ids add to the prompt's text (with a
+  // SentencePiece vocabulary the first token's leading space included).
+  const std::string text = tokenizer.ok() ? engine::DecodeAfter(**tokenizer, prompt, ids) : "";
   if (!config.json) {
     if (tokenizer.ok()) {
       out << text << "\n";

@@ -10,8 +10,15 @@
 namespace switchyard::engine::cuda {
 
 // OK for cudaSuccess; otherwise INTERNAL naming `what` and the CUDA error
-// (RESOURCE_EXHAUSTED for an out-of-memory error).
+// (RESOURCE_EXHAUSTED for an out-of-memory error). The errors that leave the
+// CUDA context unusable (sticky errors: an illegal address, a failed or
+// timed-out launch, an uncorrectable ECC error, a lost device) are marked
+// unrecoverable (engine/backend.h), so that the server stops serving instead
+// of failing every later step one by one.
 absl::Status CudaStatus(cudaError_t error, absl::string_view what);
+
+// Whether `error` leaves the CUDA context unusable for the rest of the process.
+bool IsStickyCudaError(cudaError_t error);
 
 // The status of the last kernel launch on this thread (cudaGetLastError):
 // a bad configuration or a launch failure, named after `kernel`.

@@ -1,6 +1,7 @@
-// Stop strings: generation ends when the decoded text of the generated tokens
-// contains one of them, and the text returned stops before it (vLLM's
-// default, include_stop_str_in_output = false).
+// Stop strings: generation ends when the completion text of the generated
+// tokens (Decode(prompt + generated) minus Decode(prompt), see
+// IncrementalDecoder::StartAfter) contains one of them, and the text returned
+// stops before it (vLLM's default, include_stop_str_in_output = false).
 #pragma once
 
 #include <cstdint>
@@ -9,34 +10,49 @@
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
+#include "engine/tokenizer/incremental_decoder.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace switchyard::engine {
 
 class StopStrings {
  public:
-  // `tokenizer` must outlive this object.
-  StopStrings(const Tokenizer& tokenizer, std::vector<std::string> stops);
+  // `tokenizer` must outlive this object. The generated tokens continue
+  // `prompt` (only its last few tokens are kept).
+  StopStrings(const Tokenizer& tokenizer, std::vector<std::string> stops, absl::Span<const int32_t> prompt = {});
 
   // Empty strings would stop at once: INVALID_ARGUMENT naming the index.
   static absl::Status Validate(const std::vector<std::string>& stops);
 
-  // Whether the text of `generated` contains a stop string. Decodes the whole
-  // continuation each call (O(n) per token): a stop string may span tokens,
-  // and decoders such as SentencePiece's change a token's text by what
-  // precedes it, so a suffix alone cannot be decoded reliably.
-  bool Matches(absl::Span<const int32_t> generated) const;
+  // Whether the completion text of `generated` contains a stop string. Meant
+  // to be called once per new token with all tokens so far: it decodes only
+  // the tokens added since the last call (a stop string may span tokens, so
+  // the end of the text before them is kept) and so costs O(1) per token;
+  // `generated` shorter than, or not ending as, the last call's tokens
+  // starts over.
+  bool Matches(absl::Span<const int32_t> generated);
 
-  // The text of `generated` cut before the earliest stop string, if any.
+  // The completion text of `generated` cut before the earliest stop string,
+  // if any.
   std::string Truncate(absl::Span<const int32_t> generated) const;
 
   bool empty() const { return stops_.empty(); }
 
  private:
   size_t FirstStop(const std::string& text) const;  // npos if none
+  void Restart();
 
   const Tokenizer& tokenizer_;
   std::vector<std::string> stops_;
+  std::vector<int32_t> prompt_window_;  // the prompt's tokens the decoder keeps
+  size_t keep_ = 0;                     // longest stop string - 1
+  // Matches' state: the decoder past the tokens it has seen, and the last
+  // keep_ bytes of the final text, where a stop string may have begun.
+  IncrementalDecoder decoder_;
+  size_t seen_ = 0;       // tokens fed to decoder_
+  int32_t last_ = 0;      // the last of them
+  std::string tail_;
+  bool matched_ = false;  // the text already contains a stop string
 };
 
 }  // namespace switchyard::engine

@@ -21,7 +21,7 @@ std::vector<double> StepSecondsBuckets() {
 }
 
 EngineOutput ErrorOutput(scheduler::RequestId id, absl::Status error, absl::Time taken) {
-  return {{id, std::nullopt, std::nullopt, {}}, std::move(error), taken};
+  return {{id, std::nullopt, std::nullopt, {}, {}}, std::move(error), taken};
 }
 
 }  // namespace
@@ -91,6 +91,7 @@ absl::Status EngineService::WaitUntilLoaded(absl::Time deadline) const {
 absl::StatusOr<scheduler::RequestId> EngineService::Submit(EngineSubmission submission) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!loaded()) return absl::UnavailableError("the model is still loading");
+  if (failed()) return absl::UnavailableError("the engine failed and serves no more requests");
   if (!accepting_) return absl::UnavailableError("the server is shutting down");
   const scheduler::RequestId id = next_id_++;
   inbox_.push_back({id, std::move(submission)});
@@ -151,6 +152,7 @@ void EngineService::Publish(std::optional<absl::Duration> step) {
   s.last_step_expert_tokens.assign(loop_->last_step_expert_tokens().begin(), loop_->last_step_expert_tokens().end());
   s.num_steps = loop_->num_steps();
   s.num_generated_tokens = loop_->num_generated_tokens();
+  s.num_failed_steps = loop_->num_failed_steps();
   if (step) {
     s.step_tokens.Observe(loop_->last_step_num_tokens());
     s.step_seconds.Observe(absl::ToDoubleSeconds(*step));
@@ -194,11 +196,16 @@ void EngineService::Run() {
     std::optional<absl::Duration> step;
     if (!loop_->idle()) {
       const int64_t steps = loop_->num_steps();
+      const int64_t failed_steps = loop_->num_failed_steps();
       const absl::Time start = absl::Now();
       absl::StatusOr<bool> worked = loop_->Step();
       if (!worked.ok()) {
         FailForGood(worked.status());
         return;
+      }
+      if (loop_->num_failed_steps() != failed_steps) {
+        spdlog::error("engine step failed; its requests end with INTERNAL and the engine goes on: {}",
+                      loop_->last_step_error().ToString());
       }
       if (loop_->num_steps() != steps) step = absl::Now() - start;
     }
@@ -215,10 +222,12 @@ void EngineService::FailToLoad(const absl::Status& load_error) {
 }
 
 void EngineService::FailForGood(const absl::Status& step_error) {
-  // The loop is unusable after a backend error: end every request with it,
-  // accept no more, and wait for Shutdown.
-  spdlog::error("engine step failed: {}", step_error.ToString());
-  const absl::Status error = absl::InternalError(absl::StrCat("engine failure: ", step_error.message()));
+  // The backend is unusable: end every request with its error, accept no
+  // more (health turns NOT_SERVING), and wait for Shutdown.
+  failed_.store(true, std::memory_order_release);
+  spdlog::critical("engine step failed unrecoverably; the engine stops serving: {}", step_error.ToString());
+  const absl::Status error = absl::InternalError(
+      absl::StrCat("the engine step failed and the backend cannot go on: ", step_error.message()));
   for (auto& [id, live] : live_) {
     live.on_output(ErrorOutput(id, error, live.taken));
     Ended();
@@ -261,8 +270,9 @@ void EngineService::Admit(Pending p, absl::Time now) {
 
 void EngineService::Deliver(scheduler::RequestId id, const scheduler::RequestOutput& output) {
   auto it = live_.find(id);
-  it->second.on_output({output, absl::OkStatus(), it->second.taken});
-  if (output.finish) {
+  // A request whose step failed gets its error as its terminal event.
+  it->second.on_output({output, output.error, it->second.taken});
+  if (output.finish || !output.error.ok()) {
     live_.erase(it);
     Ended();
   }

@@ -70,6 +70,7 @@ struct EngineSnapshot {
   int64_t num_steps = 0;
   int64_t num_prompt_tokens = 0;  // of the requests accepted by the scheduler
   int64_t num_generated_tokens = 0;
+  int64_t num_failed_steps = 0;  // steps the backend failed; their requests ended with INTERNAL
   HistogramCounts step_tokens;   // tokens (prefill chunks + decodes) per step
   HistogramCounts step_seconds;  // wall time of each step
 };
@@ -100,10 +101,16 @@ class EngineService {
   // How long the engine has had work without finishing a step (the
   // watchdog's measure); zero while it has none.
   absl::Duration StalledFor(absl::Time now) const;
+  // Whether the backend failed unrecoverably (engine::IsUnrecoverable): the
+  // engine then ended every request and refuses new ones for good, and the
+  // server reports NOT_SERVING. A step that fails recoverably only ends its
+  // own requests (INTERNAL), is logged and counted (num_failed_steps), and
+  // the engine goes on.
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
 
   // Thread-safe. The id is for Cancel. UNAVAILABLE before the model is
-  // loaded, once StopAccepting() was called, or after the engine failed;
-  // then `on_output` is never called.
+  // loaded, once StopAccepting() was called, or once failed(); then
+  // `on_output` is never called.
   absl::StatusOr<scheduler::RequestId> Submit(EngineSubmission submission);
   // Thread-safe. The request ends with kCancelled within one step and its KV
   // blocks are freed; unknown or finished ids are ignored.
@@ -140,8 +147,8 @@ class EngineService {
   void Run();           // the engine thread
   void Admit(Pending pending, absl::Time now);
   void Deliver(scheduler::RequestId id, const scheduler::RequestOutput& output);
-  // After a failed step: ends every request with the error, refuses new
-  // ones, and returns once Shutdown is called.
+  // After an unrecoverable backend error: ends every request with it,
+  // refuses new ones, and returns once Shutdown is called.
   void FailForGood(const absl::Status& step_error);
   // After a failed load: refuses whatever was submitted meanwhile (nothing:
   // Submit refuses before loading ends) and waits for Shutdown.
@@ -156,6 +163,7 @@ class EngineService {
   std::unique_ptr<engine::Backend> backend_;
   engine::MemoryReport memory_;
   std::atomic<bool> loaded_{false};
+  std::atomic<bool> failed_{false};
 
   // Engine thread only.
   std::unique_ptr<scheduler::EngineLoop> loop_;

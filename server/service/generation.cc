@@ -32,7 +32,7 @@ int64_t Micros(absl::Time from, absl::Time to) {
 
 Generation::Generation(const engine::Tokenizer& tokenizer, const GenerationInput& input, absl::Time received,
                        Metrics* metrics)
-    : text_(tokenizer, input.stop),
+    : text_(tokenizer, input.stop, input.prompt_ids),
       prompt_tokens_(static_cast<int32_t>(input.prompt_ids.size())),
       logprobs_(input.sampling.logprobs > 0),
       routing_(input.return_routing),
@@ -108,14 +108,15 @@ absl::StatusOr<scheduler::RequestId> StartGeneration(const GenerateEnv& env, con
   absl::StatusOr<GenerationInput> input = ParseGenerateRequest(request, env.tokenizer, env.engine.model_config());
   if (!input.ok()) return input.status();
   generation.emplace(env.tokenizer, *input, absl::Now(), env.metrics);
-  EngineSubmission s{std::move(input->prompt_ids), std::move(input->sampling), deadline, nullptr,
-                     input->return_routing, std::move(on_output)};
-  // Stop strings are matched on the engine thread against the decoded text
-  // of the generated tokens.
+  // Stop strings are matched on the engine thread against the completion
+  // text of the generated tokens, the text the call returns.
+  scheduler::StopStringMatcher stop_strings;
   if (!input->stop.empty()) {
-    auto stops = std::make_shared<engine::StopStrings>(env.tokenizer, std::move(input->stop));
-    s.stop_strings = [stops](absl::Span<const int32_t> generated) { return stops->Matches(generated); };
+    auto stops = std::make_shared<engine::StopStrings>(env.tokenizer, std::move(input->stop), input->prompt_ids);
+    stop_strings = [stops](absl::Span<const int32_t> generated) { return stops->Matches(generated); };
   }
+  EngineSubmission s{std::move(input->prompt_ids), std::move(input->sampling), deadline, std::move(stop_strings),
+                     input->return_routing, std::move(on_output)};
   return env.engine.Submit(std::move(s));
 }
 

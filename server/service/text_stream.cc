@@ -4,9 +4,11 @@
 
 namespace switchyard::server {
 
-TextStream::TextStream(const engine::Tokenizer& tokenizer, std::vector<std::string> stops)
+TextStream::TextStream(const engine::Tokenizer& tokenizer, std::vector<std::string> stops,
+                       absl::Span<const int32_t> prompt)
     : decoder_(tokenizer), stops_(std::move(stops)) {
   for (const std::string& s : stops_) hold_ = std::max(hold_, s.size() - 1);
+  decoder_.StartAfter(prompt);
 }
 
 std::string TextStream::Add(int32_t id) {
@@ -31,9 +33,13 @@ std::string TextStream::Finish() {
   return piece;
 }
 
+// A stop string never starts before sent_: Add hands text out only once it is
+// hold_ bytes back from the end, so a stop string starting there would have
+// been complete, and found, before. Searching from sent_ keeps each token's
+// cost independent of the text's length.
 size_t TextStream::FirstStop() const {
   size_t first = std::string::npos;
-  for (const std::string& s : stops_) first = std::min(first, text_.find(s));
+  for (const std::string& s : stops_) first = std::min(first, text_.find(s, sent_));
   return first;
 }
 

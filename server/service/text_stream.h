@@ -1,13 +1,17 @@
-// The text of a generation as it streams: pieces never split a UTF-8
-// character, and with stop strings the tail that could be the start of one is
-// held back, so the pieces always concatenate to the final text, which ends
-// before the first stop string (vLLM's include_stop_str_in_output = false).
+// The text of a generation as it streams: the completion text after the
+// prompt, Decode(prompt + generated) minus Decode(prompt) (so the first
+// token's leading space is kept, as vLLM and TGI do). Pieces never split a
+// UTF-8 character, and with stop strings the tail that could be the start of
+// one is held back, so the pieces always concatenate to the final text, which
+// ends before the first stop string (vLLM's include_stop_str_in_output =
+// false).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "absl/types/span.h"
 #include "engine/tokenizer/incremental_decoder.h"
 #include "engine/tokenizer/tokenizer.h"
 
@@ -15,8 +19,10 @@ namespace switchyard::server {
 
 class TextStream {
  public:
-  // `tokenizer` must outlive this object.
-  TextStream(const engine::Tokenizer& tokenizer, std::vector<std::string> stops);
+  // `tokenizer` must outlive this object; the generated tokens continue
+  // `prompt` (only its last few tokens are kept).
+  TextStream(const engine::Tokenizer& tokenizer, std::vector<std::string> stops,
+             absl::Span<const int32_t> prompt = {});
 
   // The text of one more generated token that is now final (possibly empty).
   std::string Add(int32_t id);

@@ -170,6 +170,7 @@ TEST(SchedulerPolicyTest, CancelAndDeadlineFreeBlocksAtTheNextStep) {
 
 TEST(SchedulerPolicyTest, SubmitRefusesWhatCanNeverRunAndSaysWhy) {
   SchedulerConfig c;
+  c.max_num_seqs = 1;  // the first request queued takes the one free slot at the next step
   c.max_waiting = 2;
   auto s = *Scheduler::Create(c, {/*num_blocks=*/4, /*block_size=*/16}, /*max_model_len=*/100);
 
@@ -188,7 +189,8 @@ TEST(SchedulerPolicyTest, SubmitRefusesWhatCanNeverRunAndSaysWhy) {
   ASSERT_TRUE(s->Submit(Req(1, 5, 5)).ok());
   EXPECT_EQ(s->Submit(Req(1, 5, 5)).code(), absl::StatusCode::kAlreadyExists);
   ASSERT_TRUE(s->Submit(Req(2, 5, 5)).ok());
-  st = s->Submit(Req(3, 5, 5));
+  ASSERT_TRUE(s->Submit(Req(3, 5, 5)).ok());
+  st = s->Submit(Req(4, 5, 5));
   EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable);  // overloaded: distinct from a request that is too big
   EXPECT_NE(st.message().find("overloaded"), std::string::npos) << st;
   EXPECT_TRUE(s->CheckInvariants().ok());

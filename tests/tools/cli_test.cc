@@ -61,7 +61,7 @@ TEST_F(CliTest, GenerateStreamsTheTextAndSummarises) {
   const CliResult r = Cli({"generate", "--prompt", "The yard master walked the length of the platform",
                            "--max-tokens", "12", "--temperature", "0"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out.rfind("with a clipboard and a", 0), 0u) << r.out;
+  EXPECT_EQ(r.out.rfind(" with a clipboard and a", 0), 0u) << r.out;  // prompt + text reads on
   EXPECT_NE(r.err.find("finish: length"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("completion tokens: 12"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("time to first token:"), std::string::npos) << r.err;
@@ -71,7 +71,7 @@ TEST_F(CliTest, GenerateJsonPrintsTheWholeResult) {
   const CliResult r = Cli({"generate", "--prompt=The yard master walked the length of the platform",
                            "--max_tokens=4", "--temperature=0", "--logprobs=2", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("\"text\":\"with a"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"text\":\" with a"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"finish_reason\":\"FINISH_REASON_LENGTH\""), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"completion_tokens\":4"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"top\":[{"), std::string::npos) << r.out;
@@ -81,7 +81,7 @@ TEST_F(CliTest, StopStringEndsTheText) {
   const CliResult r = Cli({"generate", "--prompt", "The yard master walked the length of the platform",
                            "--max-tokens", "12", "--temperature", "0", "--stop", "clipboard", "--stop", "x,y"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "with a \n");
+  EXPECT_EQ(r.out, " with a \n");
   EXPECT_NE(r.err.find("finish: stop"), std::string::npos) << r.err;
 }
 

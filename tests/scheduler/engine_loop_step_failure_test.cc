@@ -1,0 +1,140 @@
+// A backend error on one step, at the engine loop: the step's requests end
+// with INTERNAL (and no finish reason), their KV blocks are freed, the
+// failure is counted, and later requests run as if nothing happened; an
+// error marked unrecoverable is returned as is.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "engine/backend.h"
+#include "engine/model_loader.h"
+#include "scheduler/engine_loop.h"
+
+namespace switchyard::scheduler {
+namespace {
+
+// The CPU backend, failing Forward call number `fail_at` (from 0) with `error`.
+class FailingBackend : public engine::Backend {
+ public:
+  explicit FailingBackend(engine::Backend& inner) : inner_(inner) {}
+  std::string_view name() const override { return inner_.name(); }
+  absl::Status Load(std::unique_ptr<engine::ModelWeights> w, const engine::KvCacheConfig& kv) override {
+    return inner_.Load(std::move(w), kv);
+  }
+  absl::StatusOr<engine::ForwardResult> Forward(const engine::Batch& batch) override {
+    if (calls_++ == fail_at) return error;
+    return inner_.Forward(batch);
+  }
+  const engine::ModelConfig& config() const override { return inner_.config(); }
+  int32_t num_kv_blocks() const override { return inner_.num_kv_blocks(); }
+  int32_t kv_block_size() const override { return inner_.kv_block_size(); }
+  engine::MemoryReport memory() const override { return inner_.memory(); }
+
+  int fail_at = -1;
+  absl::Status error;
+
+ private:
+  engine::Backend& inner_;
+  int calls_ = 0;
+};
+
+struct Outcome {
+  std::vector<int32_t> tokens;
+  std::vector<FinishReason> finishes;
+  std::vector<absl::Status> errors;
+};
+
+class EngineLoopStepFailureTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto weights = engine::LoadModel({std::string(SWITCHYARD_SOURCE_DIR) + "/tests/fixtures/mixtral"});
+    ASSERT_TRUE(weights.ok()) << weights.status();
+    inner_ = std::move(*engine::CreateBackend("cpu"));
+    engine::KvCacheConfig kv;
+    kv.num_blocks = 16;
+    ASSERT_TRUE(inner_->Load(std::move(*weights), kv).ok());
+    backend_ = std::make_unique<FailingBackend>(*inner_);
+    loop_ = std::move(*EngineLoop::Create(*backend_, SchedulerConfig{}));
+  }
+
+  EngineRequest Request(RequestId id) {
+    EngineRequest r;
+    r.id = id;
+    r.prompt_ids = {1, 415, 293, 7, 99, 12, 300, 42};
+    r.sampling.temperature = 0;
+    r.sampling.max_tokens = 6;
+    r.sampling.ignore_eos = true;
+    r.on_output = [this, id](const RequestOutput& o) {
+      if (o.token) got_[id].tokens.push_back(o.token->token);
+      if (o.finish) got_[id].finishes.push_back(*o.finish);
+      if (!o.error.ok()) got_[id].errors.push_back(o.error);
+    };
+    return r;
+  }
+
+  std::unique_ptr<engine::Backend> inner_;
+  std::unique_ptr<FailingBackend> backend_;
+  std::unique_ptr<EngineLoop> loop_;
+  std::map<RequestId, Outcome> got_;
+};
+
+TEST_F(EngineLoopStepFailureTest, TheFailedStepsRequestsEndAndTheLoopGoesOn) {
+  // Reference: request 9 alone, undisturbed.
+  ASSERT_TRUE(loop_->Submit(Request(9)).ok());
+  ASSERT_TRUE(loop_->RunUntilIdle().ok());
+  const std::vector<int32_t> reference = got_[9].tokens;
+  ASSERT_EQ(reference.size(), 6u);
+
+  // Requests 1 and 2 decode together; their third step fails.
+  ASSERT_TRUE(loop_->Submit(Request(1)).ok());
+  ASSERT_TRUE(loop_->Submit(Request(2)).ok());
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(loop_->Step().ok());
+  backend_->fail_at = 6 + 2;  // 6 steps for request 9, then two
+  backend_->error = absl::ResourceExhaustedError("injected: out of workspace");
+  const absl::StatusOr<bool> failed = loop_->Step();
+  ASSERT_TRUE(failed.ok()) << failed.status();
+  EXPECT_TRUE(*failed);
+  for (RequestId id : {1, 2}) {
+    const Outcome& o = got_[id];
+    EXPECT_EQ(o.tokens.size(), 2u) << id;
+    EXPECT_TRUE(o.finishes.empty()) << id;
+    ASSERT_EQ(o.errors.size(), 1u) << id;
+    EXPECT_EQ(o.errors[0].code(), absl::StatusCode::kInternal);
+    EXPECT_EQ(o.errors[0].message(),
+              "the engine step failed (2 requests, 2 tokens): RESOURCE_EXHAUSTED: injected: out of workspace");
+  }
+  EXPECT_TRUE(loop_->idle());
+  EXPECT_EQ(loop_->scheduler().stats().num_free_blocks, backend_->num_kv_blocks());
+  EXPECT_TRUE(loop_->scheduler().CheckInvariants().ok());
+  EXPECT_EQ(loop_->num_failed_steps(), 1);
+  EXPECT_EQ(loop_->last_step_error().message(), "injected: out of workspace");
+
+  // The next request gets exactly the undisturbed tokens.
+  ASSERT_TRUE(loop_->Submit(Request(3)).ok());
+  ASSERT_TRUE(loop_->RunUntilIdle().ok());
+  EXPECT_EQ(got_[3].tokens, reference);
+  EXPECT_EQ(got_[3].finishes, std::vector<FinishReason>{FinishReason::kLength});
+}
+
+TEST_F(EngineLoopStepFailureTest, RunUntilIdleReturnsTheStepError) {
+  backend_->fail_at = 0;
+  backend_->error = absl::InternalError("injected");
+  ASSERT_TRUE(loop_->Submit(Request(1)).ok());
+  EXPECT_EQ(loop_->RunUntilIdle(), absl::InternalError("injected"));
+  EXPECT_EQ(got_[1].errors.size(), 1u);
+}
+
+TEST_F(EngineLoopStepFailureTest, AnUnrecoverableErrorIsReturnedAsIs) {
+  backend_->fail_at = 0;
+  backend_->error = engine::MarkUnrecoverable(absl::InternalError("injected: device lost"));
+  ASSERT_TRUE(loop_->Submit(Request(1)).ok());
+  const absl::StatusOr<bool> step = loop_->Step();
+  ASSERT_FALSE(step.ok());
+  EXPECT_TRUE(engine::IsUnrecoverable(step.status()));
+  EXPECT_EQ(step.status().message(), "injected: device lost");
+  EXPECT_EQ(loop_->num_failed_steps(), 0);
+  EXPECT_FALSE(engine::IsUnrecoverable(absl::InternalError("plain")));
+}
+
+}  // namespace
+}  // namespace switchyard::scheduler

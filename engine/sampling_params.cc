@@ -1,7 +1,9 @@
 #include "engine/sampling_params.h"
 
+#include <charconv>
 #include <cmath>
 #include <string>
+#include <type_traits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -10,11 +12,23 @@
 namespace switchyard::engine {
 namespace {
 
+// Floats print in their shortest exact form, so that a value just past a
+// bound shows why it is refused (top_p 1.0000001, not "1").
+template <typename T>
+std::string Printed(T value) {
+  if constexpr (std::is_floating_point_v<T>) {
+    char buffer[32];
+    const std::to_chars_result end = std::to_chars(buffer, buffer + sizeof buffer, value);
+    return std::string(buffer, end.ptr);
+  } else {
+    return absl::StrCat(value);
+  }
+}
+
 template <typename T>
 absl::Status Check(bool ok, absl::string_view field, T value, absl::string_view range) {
   if (ok) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, " must be in ", range, ", got ", value));
+  return absl::InvalidArgumentError(absl::StrCat(field, " must be in ", range, ", got ", Printed(value)));
 }
 
 // The comparisons below are written so that NaN fails them; std::isfinite is

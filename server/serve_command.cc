@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/status_macros.h"
 #include "server/generate_command.h"
+#include "server/service/listen_address.h"
 #include "server/service/metrics.h"
 #include "spdlog/spdlog.h"
 
@@ -70,6 +71,12 @@ absl::Status RunServe(const ServeConfig& config) {
                  config.grpc.api_key_file.empty()
                      ? "no API keys"
                      : "API keys required (from " + config.grpc.api_key_file + "; health checks exempt)");
+    if (std::optional<std::string> warning = OpenServerWarning(
+            config.grpc.host, {.tls = config.grpc.tls.enabled(),
+                               .client_certificates = !config.grpc.tls.client_ca_file.empty(),
+                               .api_keys = !config.grpc.api_key_file.empty()})) {
+      spdlog::warn("{}", *warning);
+    }
     spdlog::info("serving model \"{}\" on {} ({} backend)", config.grpc.model_name, server->address(),
                  engine->backend_name());
     sigwait(&signals, &signal);

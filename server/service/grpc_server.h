@@ -20,11 +20,40 @@
 
 namespace switchyard::server {
 
+// Explicit transport limits, so that one client cannot hold a connection's
+// resources without bound (gRPC's own defaults are unlimited streams and
+// unchecked client pings):
+struct GrpcLimits {
+  // Request metadata (headers) larger than this fail that call with
+  // RESOURCE_EXHAUSTED (gRPC 1.51 sometimes closes the connection too).
+  int32_t max_metadata_bytes = 16 << 10;
+  // Concurrent calls (HTTP/2 streams) on one connection; more wait for a
+  // free stream on the client's side.
+  int32_t max_concurrent_streams = 256;
+  // The server pings an idle connection this often and drops it when no
+  // answer comes within keepalive_timeout: a vanished client's calls are
+  // then cancelled and their KV blocks freed.
+  absl::Duration keepalive_time = absl::Minutes(1);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  // Clients may ping (also without calls) at most this often; a client that
+  // pings faster gets GOAWAY "too_many_pings" after max_ping_strikes pings.
+  absl::Duration min_client_ping_interval = absl::Seconds(10);
+  int32_t max_ping_strikes = 2;
+  // A connection older than this is sent GOAWAY (its calls in flight go on
+  // to the end), so that clients reconnect and re-resolve DNS: behind a
+  // headless Service, new replicas then get traffic. Infinite: never.
+  absl::Duration max_connection_age = absl::InfiniteDuration();
+
+  absl::Status Validate() const;
+};
+
 struct GrpcServerConfig {
-  std::string host = "0.0.0.0";
+  // Loopback unless told otherwise: a container passes --host 0.0.0.0.
+  std::string host = "127.0.0.1";
   int32_t port = 50051;  // 0: pick a free port (tests)
   // Larger requests are refused with RESOURCE_EXHAUSTED; also bounds replies.
   int32_t max_message_bytes = 4 << 20;
+  GrpcLimits limits;
   std::string model_name;  // what requests may name in `model`
   TlsConfig tls;             // plaintext unless a certificate is given
   std::string api_key_file;  // keys the API requires (see api_keys.h); empty = none

@@ -26,7 +26,8 @@ HealthWatchdog::~HealthWatchdog() {
 void HealthWatchdog::StartDraining() {
   std::lock_guard<std::mutex> lock(mu_);
   draining_ = true;
-  Update(false, "draining");
+  if (serving_) spdlog::warn("health: NOT_SERVING (draining)");
+  serving_ = false;
 }
 
 void HealthWatchdog::Update(bool serving, const char* why) {
@@ -43,7 +44,9 @@ void HealthWatchdog::Update(bool serving, const char* why) {
 void HealthWatchdog::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
-    if (!draining_ && engine_.loaded()) {
+    if (!draining_ && engine_.failed()) {
+      Update(false, "the engine failed unrecoverably");  // for good: failed() never turns back
+    } else if (!draining_ && engine_.loaded()) {
       const absl::Duration stalled = engine_.StalledFor(absl::Now());
       if (stalled >= stall_timeout_) {
         if (serving_) {

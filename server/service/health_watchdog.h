@@ -2,7 +2,8 @@
 // load balancers: NOT_SERVING while the model loads, SERVING once it is
 // loaded and warmed up, NOT_SERVING while the engine has work but has
 // finished no step for `stall_timeout` (a hung device, a deadlock), SERVING
-// again if it recovers, and NOT_SERVING for good once draining. A thread of
+// again if it recovers, and NOT_SERVING for good once draining or once the
+// engine failed unrecoverably (EngineService::failed). A thread of
 // its own polls the engine, so a stuck engine thread cannot stop it.
 #pragma once
 
@@ -26,7 +27,9 @@ class HealthWatchdog {
                  absl::Duration poll_interval = absl::Milliseconds(50));
   ~HealthWatchdog();  // stops polling
 
-  // NOT_SERVING from now on.
+  // Stops for good: no more changes are made. The caller turns health
+  // NOT_SERVING itself (GrpcServer shuts the gRPC health service down, which
+  // also happens at server shutdown), so that watchers see the change once.
   void StartDraining();
 
  private:

@@ -7,9 +7,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "prometheus/collectable.h"
 #include "prometheus/metric_family.h"
 #include "server/service/expert_load.h"
+#include "server/service/listening_socket.h"
 
 namespace switchyard::server {
 namespace {
@@ -89,6 +91,14 @@ class Metrics::EngineCollector : public prometheus::Collectable {
       out.push_back(Family(name, help, type));
       out.back().metric.push_back(Value(type, value));
     };
+    // The health watchdog's two inputs, so that alerts see what the gRPC
+    // health check sees (a scrape cannot ask grpc.health.v1).
+    scalar("switchyard_engine_loaded", "1 once the model is loaded and warmed up, 0 while it loads.",
+           MetricType::Gauge, engine_.loaded() ? 1 : 0);
+    scalar("switchyard_engine_stalled_seconds",
+           "How long the engine has had work but finished no step (0 when idle or progressing); health turns "
+           "NOT_SERVING when this reaches --watchdog-timeout.",
+           MetricType::Gauge, absl::ToDoubleSeconds(engine_.StalledFor(absl::Now())));
     scalar("switchyard_num_requests_running", "Requests generating now.", MetricType::Gauge, s.scheduler.num_running);
     scalar("switchyard_num_requests_waiting", "Requests waiting for KV-cache admission.", MetricType::Gauge,
            s.scheduler.num_waiting);
@@ -98,6 +108,9 @@ class Metrics::EngineCollector : public prometheus::Collectable {
     scalar("switchyard_kv_blocks_free", "Free KV-cache blocks.", MetricType::Gauge, s.scheduler.num_free_blocks);
     scalar("switchyard_preemptions_total", "Sequences preempted to free KV-cache blocks.", MetricType::Counter,
            static_cast<double>(s.scheduler.num_preemptions));
+    scalar("switchyard_engine_step_failures_total",
+           "Engine steps the backend failed; their requests ended with INTERNAL and the engine went on.",
+           MetricType::Counter, static_cast<double>(s.num_failed_steps));
     scalar("switchyard_engine_steps_total", "Engine steps (batched forward passes).", MetricType::Counter,
            static_cast<double>(s.num_steps));
     scalar("switchyard_generated_tokens_total", "Tokens generated.", MetricType::Counter,
@@ -192,7 +205,13 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Start(const MetricsConfig& con
   return m;
 }
 
-Metrics::~Metrics() = default;
+Metrics::~Metrics() {
+  // Wakes the HTTP server's accept loop, so that the Exposer stops at once
+  // instead of after its next 2 s poll (listening_socket.h).
+  if (exposer_ != nullptr) {
+    for (const int port : exposer_->GetListeningPorts()) ShutDownListeningSockets(port);
+  }
+}
 
 int Metrics::port() const { return exposer_->GetListeningPorts().front(); }
 

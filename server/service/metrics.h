@@ -14,6 +14,9 @@
 //   switchyard_kv_cache_usage_ratio, switchyard_kv_blocks, switchyard_kv_blocks_free
 //   switchyard_prompt_tokens_total, switchyard_generated_tokens_total,
 //   switchyard_engine_steps_total, switchyard_preemptions_total   counters (engine)
+//   switchyard_engine_loaded                     gauge, 1 once the model is loaded and warmed up
+//   switchyard_engine_stalled_seconds            gauge, how long the engine has had work but
+//                                                finished no step (the health watchdog's measure)
 //   switchyard_expert_tokens_total{layer,expert} tokens routed to each expert
 //                                                (layer="all": summed over layers,
 //                                                when layers x experts > the series cap)

@@ -1,5 +1,12 @@
 #include "server/service/server_credentials.h"
 
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <memory>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/status_macros.h"
@@ -18,6 +25,36 @@ absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view w
   return text;
 }
 
+template <typename T, void (*Free)(T*)>
+struct OpenSslDeleter {
+  void operator()(T* p) const { Free(p); }
+};
+using Bio = std::unique_ptr<BIO, OpenSslDeleter<BIO, BIO_free_all>>;
+using X509Ptr = std::unique_ptr<X509, OpenSslDeleter<X509, X509_free>>;
+using KeyPtr = std::unique_ptr<EVP_PKEY, OpenSslDeleter<EVP_PKEY, EVP_PKEY_free>>;
+
+// The certificate (the chain's first) and the private key parse, and the key
+// is the certificate's: else gRPC fails later with only "cannot listen".
+absl::Status CheckKeyPair(const std::string& cert_pem, const std::string& cert_file, const std::string& key_pem,
+                          const std::string& key_file) {
+  Bio cert_bio(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())));
+  X509Ptr cert(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
+  if (cert == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("TLS certificate file ", cert_file, " does not parse as PEM X.509"));
+  }
+  Bio key_bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
+  KeyPtr key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  if (key == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("TLS private key file ", key_file, " does not parse as an unencrypted PEM private key"));
+  }
+  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("TLS private key file ", key_file,
+                                                   " is not the key of the certificate in ", cert_file));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status TlsConfig::Validate() const {
@@ -28,8 +65,9 @@ absl::Status TlsConfig::Validate() const {
     return absl::InvalidArgumentError("a client CA file (mutual TLS) needs a TLS certificate and key file too");
   }
   if (!enabled()) return absl::OkStatus();
-  RETURN_IF_ERROR(ReadPem(cert_file, "TLS certificate", "CERTIFICATE").status());
-  RETURN_IF_ERROR(ReadPem(key_file, "TLS private key", "PRIVATE KEY").status());
+  ASSIGN_OR_RETURN(const std::string cert, ReadPem(cert_file, "TLS certificate", "CERTIFICATE"));
+  ASSIGN_OR_RETURN(const std::string key, ReadPem(key_file, "TLS private key", "PRIVATE KEY"));
+  RETURN_IF_ERROR(CheckKeyPair(cert, cert_file, key, key_file));
   if (!client_ca_file.empty()) RETURN_IF_ERROR(ReadPem(client_ca_file, "TLS client CA", "CERTIFICATE").status());
   return absl::OkStatus();
 }

@@ -10,6 +10,7 @@
 #include "server/service/generate_stream_reactor.h"
 #include "server/service/expert_load.h"
 #include "server/service/grpc_status.h"
+#include "server/service/quoted_value.h"
 #include "server/service/watch_expert_load_reactor.h"
 
 namespace switchyard::server {
@@ -44,7 +45,7 @@ absl::Status SwitchyardService::Admit(const grpc::CallbackServerContext& context
   if (draining_) return absl::UnavailableError("the server is shutting down");
   if (!engine_.loaded()) return absl::UnavailableError("the model is still loading");
   if (!model.empty() && model != model_name_) {
-    return absl::NotFoundError(absl::StrCat("model \"", model, "\" is not served here; this server serves \"",
+    return absl::NotFoundError(absl::StrCat("model ", QuotedValue(model), " is not served here; this server serves \"",
                                             model_name_, "\""));
   }
   return absl::OkStatus();

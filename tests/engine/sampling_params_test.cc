@@ -77,6 +77,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"TopKNegative", [](auto& p) { p.top_k = -1; }, "top_k", "-1", "[0, inf)"},
         BadCase{"TopPZero", [](auto& p) { p.top_p = 0; }, "top_p", "0", "(0, 1]"},
         BadCase{"TopPAboveOne", [](auto& p) { p.top_p = 1.5f; }, "top_p", "1.5", "(0, 1]"},
+        // The shortest exact form: a value just past the bound must not print as "1".
+        BadCase{"TopPJustAboveOne", [](auto& p) { p.top_p = 1.0000001f; }, "top_p", "1.0000001", "(0, 1]"},
         BadCase{"TopPNaN", [](auto& p) { p.top_p = kNaN; }, "top_p", "nan", "(0, 1]"},
         BadCase{"MinPNegative", [](auto& p) { p.min_p = -0.1f; }, "min_p", "-0.1", "[0, 1]"},
         BadCase{"MinPAboveOne", [](auto& p) { p.min_p = 2; }, "min_p", "2", "[0, 1]"},

@@ -128,6 +128,8 @@ TEST(GrpcServerMetricsTest, MetricsHaveCallsLatenciesAndExpertTokens) {
            "switchyard_num_requests_running",
            "switchyard_kv_cache_usage_ratio",
            "switchyard_kv_blocks 128",
+           "switchyard_engine_loaded 1\n",
+           "switchyard_engine_stalled_seconds 0\n",
            "switchyard_kv_blocks_free",
            "switchyard_generated_tokens_total 9",  // the warm-up token too
            "switchyard_prompt_tokens_total",
@@ -179,7 +181,8 @@ TEST_F(GrpcServerTest, UnaryGenerateMatchesGolden) {
   const grpc::Status st = stub_->Generate(&ctx, request, &response);
   ASSERT_TRUE(st.ok()) << st.error_message();
   EXPECT_EQ(std::vector<int32_t>(response.token_ids().begin(), response.token_ids().end()), g.greedy);
-  EXPECT_EQ(response.text(), g.greedy_text);
+  // The completion text after the prompt: the first token's "▁" reads " ".
+  EXPECT_EQ(response.text(), " " + g.greedy_text);
   EXPECT_EQ(response.finish_reason(), v1::FINISH_REASON_LENGTH);
   EXPECT_EQ(response.request_id(), "golden-1");
   EXPECT_EQ(response.usage().prompt_tokens(), static_cast<int32_t>(g.ids.size()));
@@ -227,7 +230,7 @@ TEST_F(GrpcServerTest, StreamMatchesGolden) {
   const grpc::Status st = reader->Finish();
   ASSERT_TRUE(st.ok()) << st.error_message();
   EXPECT_EQ(ids, g.greedy);
-  EXPECT_EQ(text, g.greedy_text);
+  EXPECT_EQ(text, " " + g.greedy_text);
   EXPECT_EQ(ends, 1);
   EXPECT_EQ(end.finish_reason(), v1::FINISH_REASON_LENGTH);
   EXPECT_EQ(end.usage().completion_tokens(), static_cast<int32_t>(g.greedy.size()));
@@ -235,7 +238,7 @@ TEST_F(GrpcServerTest, StreamMatchesGolden) {
 
 TEST_F(GrpcServerTest, StopStringEndsTheTextBeforeIt) {
   const Golden g = ReadGolden();
-  // "with a clipboard and a cup of tea ..." stops before " cup".
+  // " with a clipboard and a cup of tea ..." stops before " cup".
   grpc::ClientContext ctx;
   v1::GenerateRequest request = GreedyRequest(g);
   request.mutable_stopping()->add_stop(" cup");
@@ -248,7 +251,7 @@ TEST_F(GrpcServerTest, StopStringEndsTheTextBeforeIt) {
     if (msg.has_end()) finish = msg.end().finish_reason();
   }
   ASSERT_TRUE(reader->Finish().ok());
-  EXPECT_EQ(text, g.greedy_text.substr(0, g.greedy_text.find(" cup")));
+  EXPECT_EQ(text, " " + g.greedy_text.substr(0, g.greedy_text.find(" cup")));
   EXPECT_EQ(finish, v1::FINISH_REASON_STOP);
 }
 

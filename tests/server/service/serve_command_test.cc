@@ -23,15 +23,17 @@ extern char** environ;
 namespace switchyard::server {
 namespace {
 
-// Starts the binary with its output in `log`; returns its pid.
-pid_t StartServer(const std::string& log) {
+// Starts the binary with its output in `log`, listening on `host_flags`
+// (none: the default address); returns its pid.
+pid_t StartServer(const std::string& log, std::vector<std::string> host_flags = {"--host=127.0.0.1"}) {
   const std::string binary = std::string(SWITCHYARD_BINARY_DIR) + "/switchyard";
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  std::vector<std::string> args = {binary, "serve", "--backend=cpu", "--host=127.0.0.1", "--port=0",
+  std::vector<std::string> args = {binary, "serve", "--backend=cpu", "--port=0",
                                    "--kv-cache-mb=16", "--drain-timeout=10s", "--metrics-port=0"};
+  args.insert(args.end(), host_flags.begin(), host_flags.end());
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -41,9 +43,16 @@ pid_t StartServer(const std::string& log) {
   return pid;
 }
 
-// Waits for the "serving ... on 127.0.0.1:PORT" log line.
-std::string WaitForAddress(const std::string& log) {
-  const std::regex serving("serving .* on (127\\.0\\.0\\.1:[0-9]+)");
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Waits for the "serving ... on HOST:PORT" log line; returns HOST:PORT.
+std::string WaitForAddress(const std::string& log, const std::string& host_regex = "127\\.0\\.0\\.1") {
+  const std::regex serving("serving .* on (" + host_regex + ":[0-9]+)");
   for (int i = 0; i < 300; ++i) {
     std::ifstream in(log);
     std::stringstream text;
@@ -104,6 +113,33 @@ TEST(ServeCommandTest, SigtermDrainsInFlightCallsAndExitsZero) {
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+// Stops the server and expects a clean exit.
+void StopServer(pid_t pid) {
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(ServeCommandTest, ListensOnLoopbackByDefaultWithoutAWarning) {
+  const std::string log = testing::TempDir() + "/serve_command_default_host.log";
+  const pid_t pid = StartServer(log, {});
+  EXPECT_FALSE(WaitForAddress(log).empty()) << ReadFile(log);
+  StopServer(pid);
+  EXPECT_EQ(ReadFile(log).find("beyond this machine"), std::string::npos) << ReadFile(log);
+}
+
+TEST(ServeCommandTest, WarnsWhenServingEveryInterfaceInPlaintextWithoutKeys) {
+  const std::string log = testing::TempDir() + "/serve_command_open_host.log";
+  const pid_t pid = StartServer(log, {"--host=0.0.0.0"});
+  EXPECT_FALSE(WaitForAddress(log, "0\\.0\\.0\\.0").empty()) << ReadFile(log);
+  StopServer(pid);
+  EXPECT_NE(ReadFile(log).find("[warning] serving 0.0.0.0 beyond this machine without TLS or API keys"),
+            std::string::npos)
+      << ReadFile(log);
 }
 
 }  // namespace

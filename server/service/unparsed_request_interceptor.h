@@ -1,0 +1,27 @@
+// Gives calls whose request message could not be parsed a precise status.
+//
+// gRPC's callback API (1.51) fails such a call with UNIMPLEMENTED and an empty
+// message, the same status as a method that does not exist, and does the
+// same when a client cancels before its request message has arrived. This
+// interceptor, installed first so that the call metrics count what it sends,
+// rewrites that status on the methods the Switchyard service implements:
+// CANCELLED when the client is gone, else INVALID_ARGUMENT saying that the
+// request could not be parsed. Unknown methods keep UNIMPLEMENTED.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "grpcpp/support/server_interceptor.h"
+
+namespace switchyard::server {
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> UnparsedRequestInterceptorFactory();
+
+// The status to send instead of `status` on `method` ("/package.Service/Method"),
+// or nullopt to send it as it is.
+std::optional<grpc::Status> StatusForUnparsedRequest(const std::string& method, const grpc::Status& status,
+                                                     bool cancelled);
+
+}  // namespace switchyard::server

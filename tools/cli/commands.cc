@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -11,6 +12,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "switchyard/v1/switchyard.grpc.pb.h"
+#include "tools/cli/heat_map.h"
 
 namespace switchyard::cli {
 namespace {
@@ -109,9 +111,7 @@ absl::StatusOr<LoadWindow> ParseLoadWindow(const std::string& name) {
   return absl::InvalidArgumentError(absl::StrCat("--window is '", name, "'; must be start, recent or last-step"));
 }
 
-namespace {
-
-const google::protobuf::RepeatedField<int64_t>& Counts(const v1::LayerExpertLoad& l, LoadWindow window) {
+const google::protobuf::RepeatedField<int64_t>& ExpertCounts(const v1::LayerExpertLoad& l, LoadWindow window) {
   switch (window) {
     case LoadWindow::kRecent:
       return l.recent_tokens();
@@ -123,7 +123,7 @@ const google::protobuf::RepeatedField<int64_t>& Counts(const v1::LayerExpertLoad
   return l.tokens();
 }
 
-double Imbalance(const v1::LayerExpertLoad& l, LoadWindow window) {
+double LayerImbalance(const v1::LayerExpertLoad& l, LoadWindow window) {
   switch (window) {
     case LoadWindow::kRecent:
       return l.recent_imbalance();
@@ -135,8 +135,6 @@ double Imbalance(const v1::LayerExpertLoad& l, LoadWindow window) {
   return l.imbalance();
 }
 
-}  // namespace
-
 std::string FormatExpertLoad(const v1::ExpertLoad& load, LoadWindow window, int width) {
   std::string s = absl::StrCat("layers: ", load.num_layers(), ", experts: ", load.num_experts(),
                                ", top_k: ", load.top_k(), ", engine steps: ", load.num_steps(), "\n");
@@ -144,7 +142,7 @@ std::string FormatExpertLoad(const v1::ExpertLoad& load, LoadWindow window, int 
   int count_width = 1;
   int num_experts = 0;
   for (const v1::LayerExpertLoad& l : load.layers()) {
-    const auto& counts = Counts(l, window);
+    const auto& counts = ExpertCounts(l, window);
     num_experts = std::max(num_experts, counts.size());
     for (int64_t c : counts) count_width = std::max(count_width, static_cast<int>(absl::StrCat(c).size()));
   }
@@ -159,10 +157,10 @@ std::string FormatExpertLoad(const v1::ExpertLoad& load, LoadWindow window, int 
                                         : "tokens per expert (last step)";
   absl::StrAppend(&s, absl::StrFormat("%5s %14s %9s  %s\n", "layer", "total tokens", "max/mean", title));
   for (const v1::LayerExpertLoad& l : load.layers()) {
-    const auto& counts = Counts(l, window);
+    const auto& counts = ExpertCounts(l, window);
     int64_t total = 0;
     for (int64_t c : counts) total += c;
-    std::string lead = absl::StrFormat("%5d %14d %9.2f  ", l.layer(), total, Imbalance(l, window));
+    std::string lead = absl::StrFormat("%5d %14d %9.2f  ", l.layer(), total, LayerImbalance(l, window));
     if (counts.empty()) absl::StrAppend(&s, lead, "-\n");
     for (int first = 0; first < counts.size(); first += per_line) {
       const int last = std::min<int>(first + per_line, counts.size()) - 1;
@@ -273,6 +271,67 @@ int ExpertLoad(const std::shared_ptr<grpc::Channel>& channel, const CallSettings
   const grpc::Status status = stub->GetExpertLoad(&ctx, request, &response);
   if (!status.ok()) return Fail(status, err);
   out << FormatExpertLoad(response, window, width);
+  return 0;
+}
+
+namespace {
+
+// The first line of every redrawn frame: that the picture is live, and how fresh.
+std::string WatchStatusLine(int64_t updates, int32_t interval_ms) {
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char clock[16];
+  std::strftime(clock, sizeof(clock), "%H:%M:%S", &local);
+  const std::string every =
+      interval_ms % 1000 == 0 ? absl::StrCat(interval_ms / 1000, " s") : absl::StrCat(interval_ms, " ms");
+  return absl::StrCat("update ", updates, " at ", clock, ", every ", every, "; Ctrl-C quits\n");
+}
+
+}  // namespace
+
+int WatchExpertLoad(const std::shared_ptr<grpc::Channel>& channel, const CallSettings& call, const std::string& model,
+                    const WatchOptions& options, const ContextHook& on_start, const std::atomic<bool>& cancelled,
+                    std::ostream& out, std::ostream& err) {
+  auto stub = v1::Switchyard::NewStub(channel);
+  grpc::ClientContext ctx;
+  call.Apply(ctx);
+  if (on_start) on_start(&ctx);
+  v1::WatchExpertLoadRequest request;
+  request.set_model(model);
+  request.set_interval_ms(options.interval_ms);
+  auto reader = stub->WatchExpertLoad(&ctx, request);
+  int64_t updates = 0;
+  v1::ExpertLoad load;
+  while (reader->Read(&load)) {
+    // The screen is taken only once there is something to show, so that a
+    // call that fails at once leaves the terminal untouched.
+    if (options.redraw && updates == 0) out << kEnterScreen;
+    ++updates;
+    const TerminalSize size = options.size ? options.size() : TerminalSize{};
+    const int width = size.columns > 0 ? size.columns : 100;
+    if (options.redraw) {
+      HeatMapOptions map;
+      map.window = options.window;
+      map.width = width;
+      map.max_lines = size.lines > 1 ? size.lines - 1 : 0;  // below the status line
+      map.color = options.color;
+      std::string status = WatchStatusLine(updates, options.interval_ms);
+      if (static_cast<int>(status.size()) > width + 1) status = status.substr(0, width) + "\n";  // one line
+      out << Redraw(status + RenderHeatMap(load, map)) << std::flush;
+    } else {
+      out << FormatExpertLoad(load, options.window, width) << "\n" << std::flush;
+    }
+  }
+  const grpc::Status status = reader->Finish();
+  if (on_start) on_start(nullptr);
+  if (options.redraw && updates > 0) out << kLeaveScreen << std::flush;
+  if (cancelled.load()) {
+    err << "switchyard-cli: stopped after " << updates << " updates\n";
+    return kExitCancelled;
+  }
+  if (!status.ok()) return Fail(status, err);
+  err << "switchyard-cli: the server ended the stream after " << updates << " updates\n";
   return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
 #include "switchyard/v1/switchyard.pb.h"
+#include "tools/cli/terminal.h"
 
 namespace switchyard::cli {
 
@@ -63,10 +64,36 @@ int ModelInfo(const std::shared_ptr<grpc::Channel>& channel, const CallSettings&
 enum class LoadWindow { kSinceStart, kRecent, kLastStep };
 // "start", "recent" or "last-step".
 absl::StatusOr<LoadWindow> ParseLoadWindow(const std::string& name);
+// A layer's per-expert token counts in `window`, and their max/mean.
+const google::protobuf::RepeatedField<int64_t>& ExpertCounts(const v1::LayerExpertLoad& l, LoadWindow window);
+double LayerImbalance(const v1::LayerExpertLoad& l, LoadWindow window);
 
 // GetExpertLoad: a per-layer table (see FormatExpertLoad).
 int ExpertLoad(const std::shared_ptr<grpc::Channel>& channel, const CallSettings& call, const std::string& model,
                LoadWindow window, int width, std::ostream& out, std::ostream& err);
+
+// How `expert-load --watch` shows each update of the stream.
+struct WatchOptions {
+  LoadWindow window = LoadWindow::kSinceStart;
+  int32_t interval_ms = 1000;  // how often the server sends an update
+  // For a terminal: every update redraws a heat map (RenderHeatMap) in place
+  // on the alternate screen, which is left, the cursor shown again, however
+  // the watch ends. Otherwise every update prints FormatExpertLoad's table
+  // and a blank line, without an escape code.
+  bool redraw = false;
+  bool color = false;  // with redraw: colour cells, else shade characters
+  // Asked before every update for the columns and lines to fit, so that a
+  // resized terminal is followed; unset or zero: 100 columns, any lines.
+  std::function<TerminalSize()> size;
+};
+
+// WatchExpertLoad until the call ends: by `cancelled` (Ctrl-C: exit 130,
+// "stopped after N updates"), an error status (printed as by the other
+// commands, exit 1; a --timeout deadline ends it this way), or the server
+// ending the stream (exit 0). `on_start` as for Generate.
+int WatchExpertLoad(const std::shared_ptr<grpc::Channel>& channel, const CallSettings& call, const std::string& model,
+                    const WatchOptions& options, const ContextHook& on_start, const std::atomic<bool>& cancelled,
+                    std::ostream& out, std::ostream& err);
 
 // grpc.health.v1.Health/Check of `service` ("" = the whole server): prints
 // the status name; 0 only when SERVING.

@@ -1,16 +1,11 @@
 // switchyard-cli: a command-line client of a Switchyard server. Flags are
 // parsed here, and only here.
-#include <pthread.h>
-#include <signal.h>
+#include <unistd.h>
 
-#include <atomic>
 #include <cstdlib>
-#include <ctime>
 #include <iostream>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -24,6 +19,8 @@
 #include "server/flag_spelling.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/connection.h"
+#include "tools/cli/interrupt.h"
+#include "tools/cli/terminal.h"
 
 ABSL_FLAG(std::string, addr, "127.0.0.1:50051", "The server's address, host:port.");
 ABSL_FLAG(bool, tls, false, "Connect with TLS, checking the server's certificate against the system's CAs.");
@@ -36,7 +33,7 @@ ABSL_FLAG(std::string, api_key_file, "",
           "A file holding the API key, sent as 'authorization: Bearer <key>'. Default: $SWITCHYARD_API_KEY "
           "if set. (There is no flag for the key itself: other users could read it in ps.)");
 ABSL_FLAG(absl::Duration, timeout, absl::ZeroDuration(),
-          "Deadline of the call, e.g. 10s or 500ms; 0 = none (Ctrl-C still cancels a generation).");
+          "Deadline of the call, e.g. 10s or 500ms; 0 = none (Ctrl-C still cancels a generation or a watch).");
 ABSL_FLAG(std::string, model, "", "The served model's name; empty = the server's one model.");
 ABSL_FLAG(std::string, prompt, "", "generate: the prompt text (encoded by the server's tokenizer).");
 ABSL_FLAG(std::optional<int32_t>, max_tokens, std::nullopt, "generate: most tokens to generate (server default 16).");
@@ -62,7 +59,16 @@ ABSL_FLAG(bool, special_tokens, true, "tokenize: add the tokenizer's special tok
 ABSL_FLAG(std::string, window, "start",
           "expert-load: which counts: start (since the server started), recent (over the server's "
           "--expert-load-window) or last-step (the engine's last step).");
-ABSL_FLAG(int32_t, width, 0, "expert-load: wrap the table at this many columns; 0 = $COLUMNS, else 100.");
+ABSL_FLAG(int32_t, width, 0,
+          "expert-load: wrap the table at this many columns; 0 = $COLUMNS, else 100. With --watch on a "
+          "terminal, fit the heat map to it; 0 = the terminal's width.");
+ABSL_FLAG(bool, watch, false,
+          "expert-load: follow the server's WatchExpertLoad stream until Ctrl-C. On a terminal, a live heat map "
+          "(a row per layer, a cell per expert coloured by its share of the layer's tokens over an even share, "
+          "max/mean at the right; shades instead of colours with NO_COLOR set); otherwise, or with TERM=dumb, "
+          "the table once per update.");
+ABSL_FLAG(absl::Duration, interval, absl::Seconds(1),
+          "expert-load --watch: how often the server sends an update, from 100ms to 1h.");
 ABSL_FLAG(std::string, service, "", "health: the service to check; empty = the whole server.");
 
 namespace {
@@ -80,7 +86,8 @@ constexpr const char* kUsage =
     "                generated, then a summary line on stderr; Ctrl-C cancels\n"
     "  tokenize      --text TEXT: the token ids as a JSON array\n"
     "  model-info    the served model and the server's KV cache\n"
-    "  expert-load   tokens routed to each expert of each layer, per layer\n"
+    "  expert-load   tokens routed to each expert of each layer, per layer; --watch [--interval=1s]:\n"
+    "                a live heat map on a terminal (the table per update otherwise); Ctrl-C ends it\n"
     "  health        grpc.health.v1 Check: SERVING (exit 0) or NOT_SERVING (exit 1)\n\n"
     "A failed call prints its gRPC status code and message and exits 1; bad arguments exit 2.\n"
     "Flags may be spelled with dashes or underscores (--max-tokens, --max_tokens).\n"
@@ -174,43 +181,13 @@ int RunGenerate(const std::vector<std::string>& stops) {
     if (!absl::SimpleAtoi(id, &v)) return Usage(absl::StrCat("--stop-token-ids: '", id, "' is not an integer"));
     request.mutable_stopping()->add_stop_token_ids(v);
   }
-  // Blocked before any gRPC thread exists, so that only the watcher gets them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  cli::InterruptCanceller interrupt;  // before any gRPC thread exists, so that only it gets the signals
   absl::StatusOr<Connection> connection = ConnectFromFlags();
   if (!connection.ok()) return Usage(std::string(connection.status().message()));
-
-  std::mutex mu;  // held while ctx is used or replaced
-  grpc::ClientContext* ctx = nullptr;
-  std::atomic<bool> done{false};
-  std::atomic<bool> cancelled{false};
-  std::thread watcher([&] {
-    const timespec tick{0, 50'000'000};
-    while (!done.load()) {
-      if (sigtimedwait(&signals, nullptr, &tick) > 0) {
-        std::lock_guard<std::mutex> lock(mu);
-        cancelled = true;
-        if (ctx != nullptr) ctx->TryCancel();
-        return;
-      }
-    }
-  });
   cli::GenerateOptions options;
   options.json = absl::GetFlag(FLAGS_json);
-  const int rc = cli::Generate(
-      connection->channel, connection->call, request, options,
-      [&](grpc::ClientContext* c) {
-        std::lock_guard<std::mutex> lock(mu);
-        ctx = c;
-        if (c != nullptr && cancelled.load()) c->TryCancel();  // Ctrl-C before the call began
-      },
-      cancelled, std::cout, std::cerr);
-  done = true;
-  watcher.join();
-  return rc;
+  return cli::Generate(connection->channel, connection->call, request, options, interrupt.hook(),
+                       interrupt.cancelled(), std::cout, std::cerr);
 }
 
 int TableWidth() {
@@ -220,6 +197,35 @@ int TableWidth() {
     return columns;
   }
   return 100;
+}
+
+// expert-load --watch: Ctrl-C and SIGTERM end the stream as for generate.
+int RunWatch() {
+  absl::StatusOr<cli::LoadWindow> window = cli::ParseLoadWindow(absl::GetFlag(FLAGS_window));
+  if (!window.ok()) return Usage(std::string(window.status().message()));
+  const absl::Duration interval = absl::GetFlag(FLAGS_interval);
+  if (interval < absl::Milliseconds(100) || interval > absl::Hours(1)) {
+    return Usage(absl::StrCat("--interval is ", absl::FormatDuration(interval), "; must be from 100ms to 1h"));
+  }
+  cli::InterruptCanceller interrupt;  // before any gRPC thread exists
+  absl::StatusOr<Connection> connection = ConnectFromFlags();
+  if (!connection.ok()) return Usage(std::string(connection.status().message()));
+  cli::WatchOptions options;
+  options.window = *window;
+  options.interval_ms = static_cast<int32_t>(absl::ToInt64Milliseconds(interval));
+  options.redraw = cli::IsAnsiTerminal(STDOUT_FILENO, std::getenv("TERM"));
+  options.color = cli::WantsColor(std::getenv("NO_COLOR"));
+  if (options.redraw) {
+    options.size = [] {
+      cli::TerminalSize size = cli::QueryTerminalSize(STDOUT_FILENO);
+      if (const int w = absl::GetFlag(FLAGS_width); w > 0) size.columns = w;
+      return size;
+    };
+  } else {
+    options.size = [] { return cli::TerminalSize{TableWidth(), 0}; };
+  }
+  return cli::WatchExpertLoad(connection->channel, connection->call, absl::GetFlag(FLAGS_model), options,
+                              interrupt.hook(), interrupt.cancelled(), std::cout, std::cerr);
 }
 
 }  // namespace
@@ -234,8 +240,10 @@ int main(int argc, char** argv) {
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) return Usage(absl::StrCat("expected one command\n", kUsage));
   const std::string command = args[1];
+  if (absl::GetFlag(FLAGS_watch) && command != "expert-load") return Usage("--watch applies to expert-load only");
   if (command == "generate") return RunGenerate(stops);
   if (!stops.empty()) return Usage("--stop applies to generate only");
+  if (absl::GetFlag(FLAGS_watch)) return RunWatch();
   if (command != "tokenize" && command != "model-info" && command != "expert-load" && command != "health") {
     return Usage(absl::StrCat("unknown command '", command, "'\n", kUsage));
   }

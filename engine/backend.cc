@@ -18,8 +18,9 @@ using CreateCudaBackendFn = Backend* (*)(std::string* error);
 constexpr const char* kCudaLibrary = "libswitchyard_cuda.so";
 constexpr const char* kCudaFactory = "SwitchyardCreateCudaBackend";
 
-// The library built beside the binary (the build directory, or an install's
-// bin/) comes first, then the loader's search path (LD_LIBRARY_PATH, ldconfig).
+// The library built beside the binary (the build directory) comes first,
+// then the loader's search path: the binary's RUNPATH (an install's
+// lib/switchyard/, $ORIGIN/../lib/switchyard), LD_LIBRARY_PATH, ldconfig.
 void* OpenCudaLibrary(std::string* error) {
   std::error_code ec;
   const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);

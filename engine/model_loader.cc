@@ -1,7 +1,5 @@
 #include "engine/model_loader.h"
 
-#include <filesystem>
-
 #include "absl/strings/str_cat.h"
 #include "engine/checkpoint.h"
 #include "engine/model_config.h"
@@ -20,13 +18,6 @@ absl::StatusOr<std::unique_ptr<ModelWeights>> LoadModel(const ModelSource& sourc
   if (source.format == LoadFormat::kDummy) return RandomWeights(config, source.dummy_seed);
   ASSIGN_OR_RETURN(std::unique_ptr<Checkpoint> checkpoint, Checkpoint::Open(source.path));
   return LoadWeights(config, *checkpoint);
-}
-
-std::string DemoModelDir() {
-#ifdef SWITCHYARD_DEMO_MODEL_DIR
-  if (std::filesystem::exists(SWITCHYARD_DEMO_MODEL_DIR)) return SWITCHYARD_DEMO_MODEL_DIR;
-#endif
-  return "/usr/share/switchyard/demo-model";
 }
 
 }  // namespace switchyard::engine

@@ -26,8 +26,4 @@ struct ModelSource {
 
 absl::StatusOr<std::unique_ptr<ModelWeights>> LoadModel(const ModelSource& source);
 
-// The built-in demo model: the Mixtral fixture in the source tree, or the
-// copy installed beside the binary.
-std::string DemoModelDir();
-
 }  // namespace switchyard::engine

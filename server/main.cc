@@ -13,6 +13,7 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "engine/demo_model.h"
 #include "engine/model_loader.h"
 #include "engine/status_macros.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
@@ -58,9 +59,19 @@ ABSL_FLAG(bool, special_tokens, true,
           "tokenize: add the special tokens the tokenizer's post-processor adds (e.g. BOS); "
           "detokenize: keep special tokens in the text (false drops them).");
 ABSL_FLAG(int32_t, port, 50051, "serve: the gRPC port (0 picks a free one, logged at start).");
-ABSL_FLAG(std::string, host, "0.0.0.0", "serve: the address to listen on (127.0.0.1 for this machine only).");
+ABSL_FLAG(std::string, host, "127.0.0.1",
+          "serve: the address to listen on; the default serves this machine only, 0.0.0.0 every interface "
+          "(a warning is logged when that is done without TLS and API keys or client certificates). The "
+          "metrics port listens on the same address.");
 ABSL_FLAG(int32_t, max_message_bytes, 4 << 20,
           "serve: largest gRPC message accepted or sent; larger requests get RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int32_t, max_metadata_bytes, 16 << 10,
+          "serve: largest request metadata (headers) accepted; a larger one fails that call with "
+          "RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int32_t, max_concurrent_streams, 256, "serve: most calls in flight on one client connection.");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::InfiniteDuration(),
+          "serve: a client connection older than this is asked to reconnect (GOAWAY; its calls in flight go "
+          "on), so that clients balancing over DNS find new replicas; default: never.");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
           "serve: after SIGTERM/SIGINT, how long calls in flight may finish before they are cancelled.");
 ABSL_FLAG(int32_t, metrics_port, 9090,
@@ -101,9 +112,10 @@ constexpr const char* kUsage =
     "Flags may be spelled with dashes or underscores (--max-tokens, --max_tokens).\n"
     "Run 'switchyard --help' for every flag.";
 
-std::string ModelPathFromFlags() {
+absl::StatusOr<std::string> ModelPathFromFlags() {
   const std::string model = absl::GetFlag(FLAGS_model);
-  return model.empty() ? switchyard::engine::DemoModelDir() : model;
+  if (model.empty()) return switchyard::engine::DemoModelDir();
+  return model;
 }
 
 int Fail(const std::string& message) {
@@ -127,7 +139,7 @@ absl::StatusOr<switchyard::server::BatchGenerateConfig> BatchConfigFromFlags(
 absl::StatusOr<switchyard::server::GenerateCommandConfig> GenerateConfigFromFlags() {
   using switchyard::server::ParseIdList;
   switchyard::server::GenerateCommandConfig c;
-  c.model.path = ModelPathFromFlags();
+  ASSIGN_OR_RETURN(c.model.path, ModelPathFromFlags());
   auto format = switchyard::engine::ParseLoadFormat(absl::GetFlag(FLAGS_load_format));
   if (!format.ok()) return format.status();
   c.model.format = *format;
@@ -169,6 +181,9 @@ absl::StatusOr<switchyard::server::ServeConfig> ServeConfigFromFlags() {
   c.grpc.host = absl::GetFlag(FLAGS_host);
   c.grpc.port = absl::GetFlag(FLAGS_port);
   c.grpc.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  c.grpc.limits.max_metadata_bytes = absl::GetFlag(FLAGS_max_metadata_bytes);
+  c.grpc.limits.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  c.grpc.limits.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
   c.grpc.model_name = absl::GetFlag(FLAGS_served_model_name);
   c.grpc.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   c.grpc.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
@@ -223,7 +238,9 @@ int main(int argc, char** argv) {
     return st.ok() ? 0 : Fail(st.ToString());
   }
   if (command == "tokenize" || command == "detokenize") {
-    auto tokenizer = switchyard::server::LoadTokenizer(ModelPathFromFlags());
+    auto model = ModelPathFromFlags();
+    if (!model.ok()) return Fail(model.status().ToString());
+    auto tokenizer = switchyard::server::LoadTokenizer(*model);
     if (!tokenizer.ok()) return Fail(tokenizer.status().ToString());
     const bool special = absl::GetFlag(FLAGS_special_tokens);
     const absl::Status st = command == "tokenize"

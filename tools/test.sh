@@ -1,7 +1,24 @@
 #!/usr/bin/env bash
 # Sets up (tools/setup.sh) and runs every test. This is the README's test
 # command and what CI runs.
+#
+#   tools/test.sh          everything: unit, integration, the emulated CUDA
+#                          tests and the deployment checks (image build ~10 min)
+#   tools/test.sh --fast   the development loop: no deployment checks and no
+#                          emulated CUDA tests (ctest labels deploy, emulated)
+#
+# Extra arguments after the options go to ctest, e.g. tools/test.sh --fast -R scheduler
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/setup.sh
-ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure --parallel "$(nproc)" --timeout 300
+FAST=0
+if [[ "${1:-}" == "--fast" ]]; then
+  FAST=1
+  shift
+fi
+if ((FAST)); then
+  tools/setup.sh
+  exec ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure --parallel "$(nproc)" --timeout 300 \
+    --label-exclude 'deploy|emulated' "$@"
+fi
+tools/setup.sh --deploy
+ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure --parallel "$(nproc)" --timeout 300 "$@"

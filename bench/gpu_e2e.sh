@@ -40,6 +40,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A config.json alone (bench/configs/) has no tokenizer.json, which `serve`
+# needs at start. The Qwen3-MoE fixture's small tokenizer stands in: the load
+# generator sends token ids, and ids outside its vocabulary decode to no text,
+# which changes nothing that is timed.
+if [[ ! -e $MODEL/tokenizer.json ]]; then
+  mkdir "$tmp/model"
+  cp "$MODEL"/* tests/fixtures/qwen3_moe/tokenizer.json tests/fixtures/qwen3_moe/tokenizer_config.json "$tmp/model/"
+  MODEL=$tmp/model
+fi
+
 "$build/switchyard" serve --backend=cuda --load-format=dummy --model="$MODEL" \
   --gpu-memory-fraction="$GPU_MEMORY_FRACTION" --max-num-seqs=64 --max-num-batched-tokens=8192 \
   --host=127.0.0.1 --port=0 --metrics-port=0 2>"$tmp/server.log" &

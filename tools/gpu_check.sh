@@ -382,18 +382,9 @@ run_stage "moe_torch_peer <=4096 tokens" 50 "$OUT/06-moe_torch_peer.md" env PYTH
   "$(grep -m1 -E 'D2D copy|nothing to measure' "$OUT/06-moe_torch_peer.md")"
 
 # 6. end to end: Qwen3-30B-A3B with dummy weights, the roofline at the copy
-# bandwidth just measured; gets the time the stages above did not use.
-# bench/configs/qwen3_30b_a3b holds only config.json, and `switchyard serve`
-# will not start without a tokenizer.json (server/generate_command.cc,
-# LoadTokenizer). The Qwen3-MoE fixture's small tokenizer stands in: the load
-# generator sends token ids, and ids outside its vocabulary decode to no text
-# (Tokenizer::Decode skips them), which changes nothing that is timed.
-e2e_model=${MODEL:-$work/qwen3_30b_a3b}
-if [[ -z ${MODEL:-} ]]; then
-  mkdir -p "$e2e_model"
-  cp bench/configs/qwen3_30b_a3b/* "$e2e_model/"
-  [[ -e $e2e_model/tokenizer.json ]] || cp tests/fixtures/qwen3_moe/tokenizer.json tests/fixtures/qwen3_moe/tokenizer_config.json "$e2e_model/"
-fi
+# bandwidth just measured; gets the time the stages above did not use
+# (gpu_e2e.sh supplies a stand-in tokenizer for the bare config).
+e2e_model=${MODEL:-bench/configs/qwen3_30b_a3b}
 stage_rc=skip stage_s=0
 reserve=0
 run_stage "gpu_e2e qwen3_30b_a3b" 420 "$OUT/07-gpu_e2e.md" env "BANDWIDTH_GBPS=${bandwidth:-3000}" \

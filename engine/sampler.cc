@@ -223,4 +223,12 @@ int32_t Sampler::Choose(absl::Span<const float> logits) {
   return Draw(c, rng_.NextDouble());
 }
 
+std::optional<size_t> FindNonFiniteLogit(absl::Span<const float> logits) {
+  for (size_t i = 0; i < logits.size(); ++i) {
+    const float v = logits[i];
+    if (std::isnan(v) || v == std::numeric_limits<float>::infinity()) return i;
+  }
+  return std::nullopt;
+}
+
 }  // namespace switchyard::engine

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -48,6 +49,12 @@ struct SampleResult {
 // probabilities are computed in double; only std::exp may differ between math
 // libraries, by an ulp, which can change a draw only when the uniform number
 // falls within ~1e-16 of a token boundary.
+// The index of the first NaN or +inf in a row of raw logits, if any. A model
+// that produced one has gone wrong for this sequence (an overflow, a bad
+// weight): sampling would still return a plausible-looking token, so the
+// engine ends the request instead. -inf is a valid logit (probability 0).
+std::optional<size_t> FindNonFiniteLogit(absl::Span<const float> logits);
+
 class Sampler {
  public:
   // `params` must have passed Validate(). Without a seed the stream is seeded

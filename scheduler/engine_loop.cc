@@ -108,7 +108,21 @@ absl::StatusOr<bool> EngineLoop::Step() {
       auto it = live_.find(chunk.seq->id);
       Live& live = *it->second;
       const size_t r = row++;
-      engine::SampleResult s = live.sampler.Sample(absl::MakeConstSpan(result.logits.data() + r * vocab, vocab));
+      const absl::Span<const float> logits = absl::MakeConstSpan(result.logits.data() + r * vocab, vocab);
+      if (const std::optional<size_t> bad = engine::FindNonFiniteLogit(logits)) {
+        // This request alone ends (its blocks are freed by Update); the
+        // others in the step go on.
+        ++num_failed_requests_;
+        sampled.push_back({0, /*finished=*/true});
+        outputs.push_back(
+            {end(it),
+             {chunk.seq->id, std::nullopt, std::nullopt, {},
+              absl::InternalError(absl::StrCat("the model produced a non-finite logit (", logits[*bad],
+                                               " for token id ", *bad, ") after ", live.generated.size(),
+                                               " generated tokens; the request was ended"))}});
+        continue;
+      }
+      engine::SampleResult s = live.sampler.Sample(logits);
       live.sampler.Accept(s.token);
       live.generated.push_back(s.token);
       ++num_generated_tokens_;

@@ -24,8 +24,8 @@ namespace switchyard::scheduler {
 
 // What a request's callback receives: a token, an end, or both (the last
 // token and its finish reason come together; a cancelled or expired request
-// gets only the reason), or a failure: a request whose step failed gets only
-// `error` (INTERNAL), its last event.
+// gets only the reason), or a failure: a request whose step failed, or whose
+// logits held a NaN or +inf, gets only `error` (INTERNAL), its last event.
 struct RequestOutput {
   RequestId id = 0;
   std::optional<engine::SampleResult> token;
@@ -84,6 +84,8 @@ class EngineLoop {
   int64_t num_steps() const { return num_steps_; }
   int32_t last_step_num_tokens() const { return static_cast<int32_t>(batch_.token_ids.size()); }
   int64_t num_generated_tokens() const { return num_generated_tokens_; }
+  // Requests ended alone because their logits held a NaN or +inf.
+  int64_t num_failed_requests() const { return num_failed_requests_; }
   // Steps the backend failed (recoverably), and the last one's error.
   int64_t num_failed_steps() const { return num_failed_steps_; }
   const absl::Status& last_step_error() const { return last_step_error_; }
@@ -107,6 +109,7 @@ class EngineLoop {
   int64_t num_steps_ = 0;
   int64_t num_generated_tokens_ = 0;
   int64_t num_failed_steps_ = 0;
+  int64_t num_failed_requests_ = 0;
   absl::Status last_step_error_;
 };
 

@@ -289,5 +289,13 @@ TEST(SamplerTest, LogprobsCoverTheVocabularyAtMost) {
   EXPECT_TRUE(Sampler(p, {}).Sample(std::vector<float>{1, 2}).top.empty());
 }
 
+TEST(FindNonFiniteLogitTest, NaNAndPlusInfinityAreFoundMinusInfinityIsAValidLogit) {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  EXPECT_EQ(FindNonFiniteLogit(std::vector<float>{1, -inf, 3}), std::nullopt);
+  EXPECT_EQ(FindNonFiniteLogit(std::vector<float>{1, nan, inf}), 1u);
+  EXPECT_EQ(FindNonFiniteLogit(std::vector<float>{1, 2, inf}), 2u);
+  EXPECT_EQ(FindNonFiniteLogit(std::vector<float>{}), std::nullopt);
+}
+
 }  // namespace
 }  // namespace switchyard::engine

@@ -2,10 +2,13 @@
 // with INTERNAL (and no finish reason), their KV blocks are freed, the
 // failure is counted, and later requests run as if nothing happened; an
 // error marked unrecoverable is returned as is.
+// A row of logits with a NaN or +inf ends that request alone, the same way.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <map>
 
+#include "absl/strings/str_cat.h"
 #include "engine/backend.h"
 #include "engine/model_loader.h"
 #include "scheduler/engine_loop.h"
@@ -13,7 +16,8 @@
 namespace switchyard::scheduler {
 namespace {
 
-// The CPU backend, failing Forward call number `fail_at` (from 0) with `error`.
+// The CPU backend, failing Forward call number `fail_at` (from 0) with
+// `error`, or putting `poison` into logits row `poison_row` of call `poison_at`.
 class FailingBackend : public engine::Backend {
  public:
   explicit FailingBackend(engine::Backend& inner) : inner_(inner) {}
@@ -22,16 +26,23 @@ class FailingBackend : public engine::Backend {
     return inner_.Load(std::move(w), kv);
   }
   absl::StatusOr<engine::ForwardResult> Forward(const engine::Batch& batch) override {
-    if (calls_++ == fail_at) return error;
-    return inner_.Forward(batch);
+    const int call = calls_++;
+    if (call == fail_at) return error;
+    absl::StatusOr<engine::ForwardResult> result = inner_.Forward(batch);
+    if (result.ok() && call == poison_at) result->logits[poison_row * result->vocab_size + 17] = poison;
+    return result;
   }
   const engine::ModelConfig& config() const override { return inner_.config(); }
   int32_t num_kv_blocks() const override { return inner_.num_kv_blocks(); }
   int32_t kv_block_size() const override { return inner_.kv_block_size(); }
   engine::MemoryReport memory() const override { return inner_.memory(); }
+  int calls() const { return calls_; }
 
   int fail_at = -1;
   absl::Status error;
+  int poison_at = -1;
+  size_t poison_row = 0;
+  float poison = 0;
 
  private:
   engine::Backend& inner_;
@@ -114,6 +125,42 @@ TEST_F(EngineLoopStepFailureTest, TheFailedStepsRequestsEndAndTheLoopGoesOn) {
   ASSERT_TRUE(loop_->RunUntilIdle().ok());
   EXPECT_EQ(got_[3].tokens, reference);
   EXPECT_EQ(got_[3].finishes, std::vector<FinishReason>{FinishReason::kLength});
+}
+
+TEST_F(EngineLoopStepFailureTest, ANonFiniteLogitEndsThatRequestAloneAndTheOthersFinish) {
+  ASSERT_TRUE(loop_->Submit(Request(9)).ok());
+  ASSERT_TRUE(loop_->RunUntilIdle().ok());
+  const std::vector<int32_t> reference = got_[9].tokens;
+  ASSERT_EQ(reference.size(), 6u);
+
+  for (const float poison : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    got_.clear();
+    // Requests 1 and 2 decode together; in their third step, request 2's row
+    // (the second) holds the poison.
+    ASSERT_TRUE(loop_->Submit(Request(1)).ok());
+    ASSERT_TRUE(loop_->Submit(Request(2)).ok());
+    ASSERT_TRUE(loop_->Step().ok());  // both prefills
+    ASSERT_TRUE(loop_->Step().ok());
+    backend_->poison_at = backend_->calls();
+    backend_->poison_row = 1;
+    backend_->poison = poison;
+    ASSERT_TRUE(loop_->RunUntilIdle().ok());
+
+    EXPECT_EQ(got_[1].tokens, reference) << "the other request of the step is undisturbed";
+    EXPECT_EQ(got_[1].finishes, std::vector<FinishReason>{FinishReason::kLength});
+    EXPECT_TRUE(got_[1].errors.empty());
+    EXPECT_EQ(got_[2].tokens.size(), 2u);
+    EXPECT_TRUE(got_[2].finishes.empty());
+    ASSERT_EQ(got_[2].errors.size(), 1u);
+    EXPECT_EQ(got_[2].errors[0].code(), absl::StatusCode::kInternal);
+    EXPECT_EQ(got_[2].errors[0].message(),
+              absl::StrCat("the model produced a non-finite logit (", poison,
+                           " for token id 17) after 2 generated tokens; the request was ended"));
+    EXPECT_EQ(loop_->scheduler().stats().num_free_blocks, backend_->num_kv_blocks());
+    EXPECT_TRUE(loop_->scheduler().CheckInvariants().ok());
+  }
+  EXPECT_EQ(loop_->num_failed_requests(), 2);
+  EXPECT_EQ(loop_->num_failed_steps(), 0);
 }
 
 TEST_F(EngineLoopStepFailureTest, RunUntilIdleReturnsTheStepError) {

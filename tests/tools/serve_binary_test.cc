@@ -1,15 +1,19 @@
 // The real `switchyard serve` binary on loopback, called with a real gRPC
 // client: the bad-request table, cancellation and deadlines freeing every KV
-// block, queue overflow, SIGTERM under load, and metrics that pass promtool.
+// block (also in a storm of 2,000 such calls), queue overflow, SIGTERM under
+// load, and metrics that pass promtool.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <future>
 #include <memory>
+#include <random>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "grpcpp/grpcpp.h"
@@ -188,6 +192,85 @@ TEST(ServeBinaryTest, MetricsHaveThePerExpertSeriesAndPassPromtool) {
   std::ofstream(path) << text.substr(body + 4);
   const test::ProcessResult promtool = test::Run({"/bin/sh", "-c", "promtool check metrics < " + path});
   EXPECT_EQ(promtool.exit_code, 0) << promtool.out << promtool.err;
+  EXPECT_EQ(server.Stop(), 0);
+}
+
+// Triton's L0_grpc_state_cleanup, here: 2,000 calls cancelled or past their
+// deadline at random moments (unary and streams, before, during and after
+// prefill), 16 at a time. Afterwards every KV block is free, nothing runs or
+// waits, greedy output is what it was, and the calls are counted under
+// CANCELLED or DEADLINE_EXCEEDED (or OK when they won the race), never as
+// UNIMPLEMENTED.
+TEST(ServeBinaryTest, ACancelAndDeadlineStormLeavesNoTrace) {
+  ServerProcess server("storm");
+  const int metrics_port = FreePort();
+  ASSERT_TRUE(server.Start({"--metrics-port=" + std::to_string(metrics_port), "--max-waiting=4096"}))
+      << server.log();
+  auto stub = Connect(server);
+  const Golden g = ReadGolden();
+  const v1::GenerateRequest golden = Greedy(g.ids, static_cast<int32_t>(g.greedy.size()));
+
+  constexpr int kThreads = 16, kCallsPerThread = 125;
+  std::atomic<int> cancelled{0}, deadlined{0}, ok{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(1234 + t);
+      for (int i = 0; i < kCallsPerThread; ++i) {
+        const v1::GenerateRequest request = Greedy(g.ids, std::uniform_int_distribution<int32_t>(1, 64)(rng));
+        grpc::ClientContext ctx;
+        grpc::Status st;
+        switch (i % 3) {
+          case 0: {  // a deadline somewhere between admission and the last token
+            ctx.set_deadline(std::chrono::system_clock::now() +
+                             std::chrono::microseconds(std::uniform_int_distribution<int>(0, 20000)(rng)));
+            v1::GenerateResponse response;
+            st = stub->Generate(&ctx, request, &response);
+            break;
+          }
+          case 1: {  // a unary call cancelled after a random delay
+            v1::GenerateResponse response;
+            std::promise<grpc::Status> done;
+            stub->async()->Generate(&ctx, &request, &response, [&done](grpc::Status s) { done.set_value(s); });
+            std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(0, 10000)(rng)));
+            ctx.TryCancel();
+            st = done.get_future().get();
+            break;
+          }
+          default: {  // a stream cancelled after a random number of chunks
+            auto reader = stub->GenerateStream(&ctx, request);
+            v1::GenerateStreamResponse msg;
+            const int chunks = std::uniform_int_distribution<int>(0, 8)(rng);
+            for (int c = 0; c < chunks && reader->Read(&msg); ++c) {
+            }
+            ctx.TryCancel();
+            while (reader->Read(&msg)) {
+            }
+            st = reader->Finish();
+          }
+        }
+        switch (st.error_code()) {
+          case grpc::StatusCode::CANCELLED: ++cancelled; break;
+          case grpc::StatusCode::DEADLINE_EXCEEDED: ++deadlined; break;
+          case grpc::StatusCode::OK: ++ok; break;
+          default: ++other; ADD_FAILURE() << st.error_code() << ": " << st.error_message();
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(cancelled + deadlined + ok, kThreads * kCallsPerThread);
+  EXPECT_EQ(other, 0);
+  EXPECT_GT(cancelled, 500);
+  EXPECT_GT(deadlined, 100);
+
+  ExpectAllBlocksFreed(*stub);
+  grpc::ClientContext ctx;
+  v1::GenerateResponse response;
+  ASSERT_TRUE(stub->Generate(&ctx, golden, &response).ok());
+  EXPECT_EQ(std::vector<int32_t>(response.token_ids().begin(), response.token_ids().end()), g.greedy);
+  const std::string text = Scrape(metrics_port);
+  EXPECT_EQ(text.find("code=\"UNIMPLEMENTED\""), std::string::npos) << text;
   EXPECT_EQ(server.Stop(), 0);
 }
 

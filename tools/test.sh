@@ -3,9 +3,11 @@
 # command and what CI runs.
 #
 #   tools/test.sh          everything: unit, integration, the emulated CUDA
-#                          tests and the deployment checks (image build ~10 min)
-#   tools/test.sh --fast   the development loop: no deployment checks and no
-#                          emulated CUDA tests (ctest labels deploy, emulated)
+#                          tests, a one-minute soak and the deployment checks
+#                          (image build ~3-10 min)
+#   tools/test.sh --fast   the development loop: no deployment checks, no
+#                          emulated CUDA tests, no soak (ctest labels deploy,
+#                          emulated, soak)
 #
 # Extra arguments after the options go to ctest, e.g. tools/test.sh --fast -R scheduler
 set -euo pipefail
@@ -18,7 +20,7 @@ fi
 if ((FAST)); then
   tools/setup.sh
   exec ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure --parallel "$(nproc)" --timeout 300 \
-    --label-exclude 'deploy|emulated' "$@"
+    --label-exclude 'deploy|emulated|soak' "$@"
 fi
 tools/setup.sh --deploy
 ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure --parallel "$(nproc)" --timeout 300 "$@"

@@ -93,6 +93,15 @@ absl::StatusOr<scheduler::RequestId> EngineService::Submit(EngineSubmission subm
   if (!loaded()) return absl::UnavailableError("the model is still loading");
   if (failed()) return absl::UnavailableError("the engine failed and serves no more requests");
   if (!accepting_) return absl::UnavailableError("the server is shutting down");
+  // The scheduler's overload rule (Scheduler::Submit: max_waiting requests
+  // wait beyond the running slots), applied here on the caller's thread: a
+  // refusal storm then never reaches the engine thread, whose time is the
+  // goodput. Every live request is running or waiting (in the inbox too).
+  const scheduler::SchedulerConfig& limits = config_.scheduler;
+  if (const int64_t waiting = num_accepted_live_ - limits.max_num_seqs; waiting >= limits.max_waiting) {
+    return absl::UnavailableError(absl::StrCat("overloaded: ", waiting,
+                                               " requests are waiting for a running slot (max_waiting); retry later"));
+  }
   const scheduler::RequestId id = next_id_++;
   inbox_.push_back({id, std::move(submission)});
   // An idle engine's clock for the watchdog starts with its first work.
@@ -271,11 +280,13 @@ void EngineService::Admit(Pending p, absl::Time now) {
 void EngineService::Deliver(scheduler::RequestId id, const scheduler::RequestOutput& output) {
   auto it = live_.find(id);
   // A request whose step failed gets its error as its terminal event.
+  const bool terminal = output.finish || !output.error.ok();
+  // Counted as ended before its client can hear of it: a closed-loop client
+  // sends its next request as soon as this one's end reaches it, and that
+  // request must not be refused for a slot this one still seemed to hold.
+  if (terminal) Ended();
   it->second.on_output({output, output.error, it->second.taken});
-  if (output.finish || !output.error.ok()) {
-    live_.erase(it);
-    Ended();
-  }
+  if (terminal) live_.erase(it);
 }
 
 void EngineService::Ended() {

@@ -109,8 +109,10 @@ class EngineService {
   bool failed() const { return failed_.load(std::memory_order_acquire); }
 
   // Thread-safe. The id is for Cancel. UNAVAILABLE before the model is
-  // loaded, once StopAccepting() was called, or once failed(); then
-  // `on_output` is never called.
+  // loaded, once StopAccepting() was called, once failed(), or when the
+  // server is full (max_waiting requests wait beyond the running slots,
+  // decided here without waking the engine thread); then `on_output` is
+  // never called.
   absl::StatusOr<scheduler::RequestId> Submit(EngineSubmission submission);
   // Thread-safe. The request ends with kCancelled within one step and its KV
   // blocks are freed; unknown or finished ids are ignored.

@@ -1,5 +1,6 @@
 // The gRPC server's transport limits (GrpcLimits), in process on loopback:
-// a call with oversized metadata fails alone, and the limits are validated.
+// oversized metadata, bounded quotes of client values in messages, the
+// maximum connection age, and the limits' validation.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -15,19 +16,39 @@
 namespace switchyard::server {
 namespace {
 
+// One engine for the suite; each test starts its own server around it.
+class GrpcLimitsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    tokenizer_ = LoadTokenizer(kMixtral)->release();
+    engine_ = StartEngine(EngineConfig()).release();
+  }
+  static void TearDownTestSuite() {
+    delete engine_;
+    delete tokenizer_;
+  }
+  // On an ephemeral loopback port, serving "mixtral", with `limits`.
+  static std::unique_ptr<GrpcServer> StartServer(const GrpcLimits& limits = {}) {
+    GrpcServerConfig c;
+    c.host = "127.0.0.1";
+    c.port = 0;
+    c.model_name = "mixtral";
+    c.limits = limits;
+    return *GrpcServer::Start(c, *engine_, *tokenizer_);
+  }
+
+  static inline engine::Tokenizer* tokenizer_ = nullptr;
+  static inline EngineService* engine_ = nullptr;
+};
+
 // Metadata over the limit fails that call with RESOURCE_EXHAUSTED and the
 // server goes on. gRPC 1.51 (Debian 12's) sometimes also closes the
 // connection after such a call (seen here: about 1 run in 6), so the next
 // call goes on a new connection; newer gRPC versions keep the connection.
-TEST(GrpcLimitsTest, OversizedMetadataFailsThatCallAndTheServerGoesOn) {
-  std::unique_ptr<engine::Tokenizer> tokenizer = *LoadTokenizer(kMixtral);
-  std::unique_ptr<EngineService> engine = StartEngine(EngineConfig());
-  GrpcServerConfig c;
-  c.host = "127.0.0.1";
-  c.port = 0;
-  c.model_name = "mixtral";
-  c.limits.max_metadata_bytes = 4 << 10;
-  std::unique_ptr<GrpcServer> server = *GrpcServer::Start(c, *engine, *tokenizer);
+TEST_F(GrpcLimitsTest, OversizedMetadataFailsThatCallAndTheServerGoesOn) {
+  GrpcLimits limits;
+  limits.max_metadata_bytes = 4 << 10;
+  std::unique_ptr<GrpcServer> server = StartServer(limits);
 
   v1::TokenizeRequest request;
   request.set_text("The yard master");
@@ -49,14 +70,8 @@ TEST(GrpcLimitsTest, OversizedMetadataFailsThatCallAndTheServerGoesOn) {
 // The error message quotes at most ~100 bytes of the client's value: echoed
 // whole, a 16 KiB name overflowed the client's metadata limit and turned the
 // NOT_FOUND into RESOURCE_EXHAUSTED.
-TEST(GrpcLimitsTest, AHugeUnknownModelNameIsNotFoundWithABoundedMessage) {
-  std::unique_ptr<engine::Tokenizer> tokenizer = *LoadTokenizer(kMixtral);
-  std::unique_ptr<EngineService> engine = StartEngine(EngineConfig());
-  GrpcServerConfig c;
-  c.host = "127.0.0.1";
-  c.port = 0;
-  c.model_name = "mixtral";
-  std::unique_ptr<GrpcServer> server = *GrpcServer::Start(c, *engine, *tokenizer);
+TEST_F(GrpcLimitsTest, AHugeUnknownModelNameIsNotFoundWithABoundedMessage) {
+  std::unique_ptr<GrpcServer> server = StartServer();
   auto stub = v1::Switchyard::NewStub(grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials()));
 
   for (const size_t size : {size_t{16} << 10, size_t{3} << 20}) {
@@ -75,16 +90,12 @@ TEST(GrpcLimitsTest, AHugeUnknownModelNameIsNotFoundWithABoundedMessage) {
 
 // With max_connection_age a client is told to reconnect (GOAWAY): its channel
 // leaves READY by itself, and its next call connects again and succeeds.
-TEST(GrpcLimitsTest, OldConnectionsAreAskedToReconnect) {
-  std::unique_ptr<engine::Tokenizer> tokenizer = *LoadTokenizer(kMixtral);
-  std::unique_ptr<EngineService> engine = StartEngine(EngineConfig());
+TEST_F(GrpcLimitsTest, OldConnectionsAreAskedToReconnect) {
   for (const bool limited : {false, true}) {
     SCOPED_TRACE(limited ? "max_connection_age 300ms" : "no max_connection_age");
-    GrpcServerConfig c;
-    c.host = "127.0.0.1";
-    c.port = 0;
-    if (limited) c.limits.max_connection_age = absl::Milliseconds(300);
-    std::unique_ptr<GrpcServer> server = *GrpcServer::Start(c, *engine, *tokenizer);
+    GrpcLimits limits;
+    if (limited) limits.max_connection_age = absl::Milliseconds(300);
+    std::unique_ptr<GrpcServer> server = StartServer(limits);
     auto channel = grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials());
     auto stub = v1::Switchyard::NewStub(channel);
     v1::TokenizeRequest request;
@@ -102,7 +113,7 @@ TEST(GrpcLimitsTest, OldConnectionsAreAskedToReconnect) {
   }
 }
 
-TEST(GrpcLimitsTest, ValidateNamesTheBadLimit) {
+TEST(GrpcLimitsValidateTest, NamesTheBadLimit) {
   GrpcLimits limits;
   EXPECT_TRUE(limits.Validate().ok());
   limits.max_metadata_bytes = 100;

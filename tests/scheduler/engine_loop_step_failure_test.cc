@@ -12,30 +12,23 @@
 #include "engine/backend.h"
 #include "engine/model_loader.h"
 #include "scheduler/engine_loop.h"
+#include "tests/engine/forwarding_backend.h"
 
 namespace switchyard::scheduler {
 namespace {
 
 // The CPU backend, failing Forward call number `fail_at` (from 0) with
 // `error`, or putting `poison` into logits row `poison_row` of call `poison_at`.
-class FailingBackend : public engine::Backend {
+class FailingBackend : public engine::test::ForwardingBackend {
  public:
-  explicit FailingBackend(engine::Backend& inner) : inner_(inner) {}
-  std::string_view name() const override { return inner_.name(); }
-  absl::Status Load(std::unique_ptr<engine::ModelWeights> w, const engine::KvCacheConfig& kv) override {
-    return inner_.Load(std::move(w), kv);
-  }
+  using ForwardingBackend::ForwardingBackend;
   absl::StatusOr<engine::ForwardResult> Forward(const engine::Batch& batch) override {
     const int call = calls_++;
     if (call == fail_at) return error;
-    absl::StatusOr<engine::ForwardResult> result = inner_.Forward(batch);
+    absl::StatusOr<engine::ForwardResult> result = ForwardingBackend::Forward(batch);
     if (result.ok() && call == poison_at) result->logits[poison_row * result->vocab_size + 17] = poison;
     return result;
   }
-  const engine::ModelConfig& config() const override { return inner_.config(); }
-  int32_t num_kv_blocks() const override { return inner_.num_kv_blocks(); }
-  int32_t kv_block_size() const override { return inner_.kv_block_size(); }
-  engine::MemoryReport memory() const override { return inner_.memory(); }
   int calls() const { return calls_; }
 
   int fail_at = -1;
@@ -45,7 +38,6 @@ class FailingBackend : public engine::Backend {
   float poison = 0;
 
  private:
-  engine::Backend& inner_;
   int calls_ = 0;
 };
 

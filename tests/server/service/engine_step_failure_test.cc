@@ -20,6 +20,7 @@
 #include "server/service/grpc_server.h"
 #include "server/service/metrics.h"
 #include "switchyard/v1/switchyard.grpc.pb.h"
+#include "tests/engine/forwarding_backend.h"
 #include "tests/server/service/server_test_util.h"
 
 namespace switchyard::server {
@@ -48,13 +49,10 @@ struct Faults {
   }
 };
 
-class FaultyBackend : public engine::Backend {
+class FaultyBackend : public engine::test::ForwardingBackend {
  public:
-  FaultyBackend(std::unique_ptr<engine::Backend> inner, Faults& faults) : inner_(std::move(inner)), faults_(faults) {}
-  std::string_view name() const override { return inner_->name(); }
-  absl::Status Load(std::unique_ptr<engine::ModelWeights> weights, const engine::KvCacheConfig& kv) override {
-    return inner_->Load(std::move(weights), kv);
-  }
+  FaultyBackend(std::unique_ptr<engine::Backend> inner, Faults& faults)
+      : ForwardingBackend(std::move(inner)), faults_(faults) {}
   absl::StatusOr<engine::ForwardResult> Forward(const engine::Batch& batch) override {
     const int call = faults_.calls++;
     if (call == faults_.hold_at) {
@@ -64,15 +62,10 @@ class FaultyBackend : public engine::Backend {
       faults_.cv.wait(lock, [this] { return faults_.released; });
     }
     if (call == faults_.fail_at) return faults_.error;
-    return inner_->Forward(batch);
+    return ForwardingBackend::Forward(batch);
   }
-  const engine::ModelConfig& config() const override { return inner_->config(); }
-  int32_t num_kv_blocks() const override { return inner_->num_kv_blocks(); }
-  int32_t kv_block_size() const override { return inner_->kv_block_size(); }
-  engine::MemoryReport memory() const override { return inner_->memory(); }
 
  private:
-  std::unique_ptr<engine::Backend> inner_;
   Faults& faults_;
 };
 

@@ -13,6 +13,7 @@
 #include "server/generate_command.h"
 #include "server/service/grpc_server.h"
 #include "switchyard/v1/switchyard.grpc.pb.h"
+#include "tests/engine/forwarding_backend.h"
 #include "tests/server/service/server_test_util.h"
 
 namespace switchyard::server {
@@ -42,25 +43,20 @@ struct Gates {
   Gate load, forward;
 };
 
-class GatedBackend : public engine::Backend {
+class GatedBackend : public engine::test::ForwardingBackend {
  public:
-  GatedBackend(std::unique_ptr<engine::Backend> inner, Gates& gates) : inner_(std::move(inner)), gates_(gates) {}
-  std::string_view name() const override { return inner_->name(); }
+  GatedBackend(std::unique_ptr<engine::Backend> inner, Gates& gates)
+      : ForwardingBackend(std::move(inner)), gates_(gates) {}
   absl::Status Load(std::unique_ptr<engine::ModelWeights> weights, const engine::KvCacheConfig& kv) override {
     gates_.load.Pass();
-    return inner_->Load(std::move(weights), kv);
+    return ForwardingBackend::Load(std::move(weights), kv);
   }
   absl::StatusOr<engine::ForwardResult> Forward(const engine::Batch& batch) override {
     gates_.forward.Pass();
-    return inner_->Forward(batch);
+    return ForwardingBackend::Forward(batch);
   }
-  const engine::ModelConfig& config() const override { return inner_->config(); }
-  int32_t num_kv_blocks() const override { return inner_->num_kv_blocks(); }
-  int32_t kv_block_size() const override { return inner_->kv_block_size(); }
-  engine::MemoryReport memory() const override { return inner_->memory(); }
 
  private:
-  std::unique_ptr<engine::Backend> inner_;
   Gates& gates_;
 };
 

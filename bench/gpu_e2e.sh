@@ -32,13 +32,7 @@ if ! nvidia-smi -L >/dev/null 2>&1; then
   exit 0
 fi
 
-tmp=$(mktemp -d)
-server_pid=""
-cleanup() {
-  if [[ -n $server_pid ]]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" || true; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+source bench/serve_lib.sh
 
 # A config.json alone (bench/configs/) has no tokenizer.json, which `serve`
 # needs at start. The Qwen3-MoE fixture's small tokenizer stands in: the load
@@ -50,18 +44,9 @@ if [[ ! -e $MODEL/tokenizer.json ]]; then
   MODEL=$tmp/model
 fi
 
-"$build/switchyard" serve --backend=cuda --load-format=dummy --model="$MODEL" \
-  --gpu-memory-fraction="$GPU_MEMORY_FRACTION" --max-num-seqs=64 --max-num-batched-tokens=8192 \
-  --host=127.0.0.1 --port=0 --metrics-port=0 2>"$tmp/server.log" &
-server_pid=$!
-address=""
-for _ in $(seq 600); do  # loading 60 GB of random weights takes a while
-  address=$(sed -n 's/.*serving .* on \(127\.0\.0\.1:[0-9]*\).*/\1/p' "$tmp/server.log")
-  [[ -n $address ]] && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 1
-done
-[[ -n $address ]] || { echo "gpu_e2e: the server did not start:" >&2; cat "$tmp/server.log" >&2; exit 1; }
+# Loading 60 GB of random weights takes a while.
+start_server 600 --backend=cuda --load-format=dummy --model="$MODEL" \
+  --gpu-memory-fraction="$GPU_MEMORY_FRACTION" --max-num-seqs=64 --max-num-batched-tokens=8192
 grep -E "memory|KV" "$tmp/server.log" || true
 
 loadgen() {

@@ -27,30 +27,16 @@ for binary in switchyard switchyard-loadgen; do
   [[ -x $build/$binary ]] || { echo "overload: no $build/$binary; build it first" >&2; exit 2; }
 done
 
-server_cpus=() client_cpus=()
+server_cpus=(env) client_cpus=()
 if (($(nproc) >= 2)); then
   server_cpus=(taskset -c 0)
   client_cpus=(taskset -c "1-$(($(nproc) - 1))")
 fi
-tmp=$(mktemp -d)
-server_pid=""
-cleanup() {
-  if [[ -n $server_pid ]]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" || true; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+source bench/serve_lib.sh
 
 running=$((CAPACITY / 2))
-OMP_NUM_THREADS=1 "${server_cpus[@]}" "$build/switchyard" serve --backend=cpu --host=127.0.0.1 --port=0 \
-  --metrics-port=0 --max-num-seqs="$running" --max-waiting=$((CAPACITY - running)) 2>"$tmp/server.log" &
-server_pid=$!
-address=""
-for _ in $(seq 600); do
-  address=$(sed -n 's/.*serving .* on \(127\.0\.0\.1:[0-9]*\).*/\1/p' "$tmp/server.log")
-  [[ -n $address ]] && break
-  sleep 0.1
-done
-[[ -n $address ]] || { cat "$tmp/server.log" >&2; exit 1; }
+OMP_NUM_THREADS=1 start_server 60 "${server_cpus[@]}" -- --backend=cpu --max-num-seqs="$running" \
+  --max-waiting=$((CAPACITY - running))
 
 # run CONCURRENCY: prints "goodput_per_s ok refused mean_refusal_ms"
 run() {

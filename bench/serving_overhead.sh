@@ -38,38 +38,10 @@ for binary in switchyard switchyard-loadgen; do
   [[ -x $build/$binary ]] || { echo "serving_overhead: no $build/$binary; build it first" >&2; exit 2; }
 done
 
-tmp=$(mktemp -d)
-server_pid=""
-cleanup() {
-  if [[ -n $server_pid ]]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" || true; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+source bench/serve_lib.sh
 
 engine_flags=(--backend="$BACKEND" --model="$MODEL" --kv-cache-mb="$KV_CACHE_MB"
               --max-num-batched-tokens="$MAX_NUM_BATCHED_TOKENS")
-
-# Starts a server with `--max-num-seqs=$1` on a free port; sets $address.
-start_server() {
-  "$build/switchyard" serve "${engine_flags[@]}" --max-num-seqs="$1" --host=127.0.0.1 --port=0 \
-    --metrics-port=0 2>"$tmp/server.log" &
-  server_pid=$!
-  address=""
-  for _ in $(seq 500); do
-    address=$(sed -n 's/.*serving .* on \(127\.0\.0\.1:[0-9]*\).*/\1/p' "$tmp/server.log")
-    [[ -n $address ]] && return
-    sleep 0.02
-  done
-  echo "serving_overhead: the server did not start:" >&2
-  cat "$tmp/server.log" >&2
-  exit 1
-}
-
-stop_server() {
-  kill -TERM "$server_pid"
-  wait "$server_pid"
-  server_pid=""
-}
 
 loadgen() {
   "$build/switchyard-loadgen" --target="$address" --prompt-tokens="$PROMPT_TOKENS" --max-tokens="$MAX_TOKENS" \
@@ -92,7 +64,7 @@ echo
 echo "| concurrency | offline tokens/s | server tokens/s | overhead µs/token | offline/server | TTFT p50 ms | TPOT p50 ms | ITL p50 / p99 ms |"
 echo "|---|---|---|---|---|---|---|---|"
 for c in $CONCURRENCY; do
-  start_server "$c"
+  start_server 10 "${engine_flags[@]}" --max-num-seqs="$c"
   loadgen --concurrency="$c" --num-requests="$c" --seed=$((SEED + 1)) >/dev/null  # warm-up, not measured
   loadgen --concurrency="$c" --num-requests="$REQUESTS" --save-prompts="$tmp/prompts.jsonl" >"$tmp/server.json"
   stop_server
@@ -118,7 +90,7 @@ echo "Open loop, Poisson arrivals, $OPEN_REQUESTS requests per rate, --max-num-s
 echo
 echo "| offered requests/s | achieved requests/s | tokens/s | TTFT p50 / p99 ms | TPOT p50 ms | ITL p50 / p99 ms | E2E p50 / p99 ms |"
 echo "|---|---|---|---|---|---|---|"
-start_server "$OPEN_MAX_NUM_SEQS"
+start_server 10 "${engine_flags[@]}" --max-num-seqs="$OPEN_MAX_NUM_SEQS"
 loadgen --concurrency=8 --num-requests=16 --seed=$((SEED + 1)) >/dev/null  # warm-up
 for rate in $RATES; do
   loadgen --mode=open --rate="$rate" --num-requests="$OPEN_REQUESTS" >"$tmp/open.json"

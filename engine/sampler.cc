@@ -1,10 +1,11 @@
 #include "engine/sampler.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cmath>
 #include <limits>
 #include <random>
+
+#include "engine/check.h"
 
 namespace switchyard::engine {
 namespace {
@@ -164,7 +165,7 @@ void Sampler::ApplyPenalties(absl::Span<float> logits) const {
 }
 
 SampleResult Sampler::Sample(absl::Span<const float> logits) {
-  assert(!logits.empty());
+  SWITCHYARD_CHECK(!logits.empty());
   std::vector<float>& work = ThreadScratch().logits;
   work.resize(logits.size());
   std::transform(logits.begin(), logits.end(), work.begin(), Sanitize);

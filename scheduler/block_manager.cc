@@ -1,11 +1,11 @@
 #include "scheduler/block_manager.h"
 
-#include <cassert>
+#include "engine/check.h"
 
 namespace switchyard::scheduler {
 
 BlockManager::BlockManager(KvCacheShape shape) : shape_(shape), in_use_(shape.num_blocks, false) {
-  assert(shape.num_blocks >= 1 && shape.block_size >= 1);
+  SWITCHYARD_CHECK(shape.num_blocks >= 1 && shape.block_size >= 1);
   free_.reserve(shape.num_blocks);
   // Pushed in reverse so that a fresh cache hands out blocks 0, 1, 2, ...
   for (int32_t b = shape.num_blocks - 1; b >= 0; --b) free_.push_back(b);
@@ -26,7 +26,7 @@ bool BlockManager::Grow(std::vector<int32_t>& table, int64_t num_tokens) {
 
 void BlockManager::Release(std::vector<int32_t>& table) {
   for (int32_t block : table) {
-    assert(block >= 0 && block < num_blocks() && in_use_[block]);
+    SWITCHYARD_CHECK(block >= 0 && block < num_blocks() && in_use_[block]);
     in_use_[block] = false;
     free_.push_back(block);
   }

@@ -1,10 +1,10 @@
 #include "scheduler/scheduler.h"
 
 #include <algorithm>
-#include <cassert>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "engine/check.h"
 
 namespace switchyard::scheduler {
 
@@ -158,25 +158,25 @@ StepPlan Scheduler::Step() {
 }
 
 void Scheduler::Update(const StepPlan& plan, absl::Span<const SampledToken> sampled) {
-  assert(plan.chunks.size() == scheduled_.size());
+  SWITCHYARD_CHECK(plan.chunks.size() == scheduled_.size());
   std::vector<Sequence*> finished;
   size_t next = 0;
   for (size_t i = 0; i < scheduled_.size(); ++i) {
     Sequence* seq = scheduled_[i];
     const ScheduledChunk& chunk = plan.chunks[i];
-    assert(chunk.seq == seq && chunk.num_cached == seq->num_computed);
+    SWITCHYARD_CHECK(chunk.seq == seq && chunk.num_cached == seq->num_computed);
     seq->num_computed += chunk.num_tokens;
     if (!chunk.samples) continue;
-    assert(next < sampled.size());
+    SWITCHYARD_CHECK(next < sampled.size());
     const SampledToken& s = sampled[next++];
     seq->tokens.push_back(s.token);
-    assert(seq->num_generated() <= seq->max_tokens);
+    SWITCHYARD_CHECK(seq->num_generated() <= seq->max_tokens);
     if (s.finished) {
       seq->finished = true;
       finished.push_back(seq);
     }
   }
-  assert(next == sampled.size());
+  SWITCHYARD_CHECK(next == sampled.size());
   scheduled_.clear();
   if (finished.empty()) return;
   std::erase_if(running_, [](const Sequence* s) { return s->finished; });
@@ -192,7 +192,7 @@ int64_t Scheduler::num_really_waiting() const {
 }
 
 std::vector<RequestId> Scheduler::FailStep(const StepPlan& plan) {
-  assert(plan.chunks.size() == scheduled_.size());
+  SWITCHYARD_CHECK(plan.chunks.size() == scheduled_.size());
   (void)plan;
   std::vector<RequestId> ids;
   ids.reserve(scheduled_.size());

@@ -41,5 +41,16 @@ TEST(BlockManagerTest, ReusesTheMostRecentlyFreedBlockFirst) {
   EXPECT_EQ(b, (std::vector<int32_t>{2, 1}));
 }
 
+// The double-free guard is on in every build (SWITCHYARD_CHECK, not assert):
+// CI builds Release with NDEBUG, where an assert checked nothing.
+TEST(BlockManagerDeathTest, ReleasingABlockTwiceAbortsInEveryBuild) {
+  BlockManager m({/*num_blocks=*/4, /*block_size=*/4});
+  std::vector<int32_t> table;
+  ASSERT_TRUE(m.Grow(table, 4));
+  std::vector<int32_t> copy = table;
+  m.Release(table);
+  EXPECT_DEATH(m.Release(copy), "invariant broken: .*in_use_\\[block\\]");
+}
+
 }  // namespace
 }  // namespace switchyard::scheduler

@@ -40,29 +40,10 @@ for binary in switchyard switchyard-cli switchyard-loadgen; do
   [[ -x $build/$binary ]] || { echo "soak: no $build/$binary; build it first" >&2; exit 2; }
 done
 
-tmp=$(mktemp -d)
-pids=()
-server_pid=""
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  if [[ -n $server_pid ]]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
+source bench/serve_lib.sh
 model_flags=()
 [[ -n ${MODEL:-} ]] && model_flags=(--model="$MODEL")
-"$build/switchyard" serve --backend=cpu "${model_flags[@]}" --host=127.0.0.1 --port=0 --metrics-port=0 \
-  --kv-cache-mb="$KV_CACHE_MB" --max-num-seqs="$CONCURRENCY" 2>"$tmp/server.log" &
-server_pid=$!
-address=""
-for _ in $(seq 600); do
-  address=$(sed -n 's/.*serving .* on \(127\.0\.0\.1:[0-9]*\).*/\1/p' "$tmp/server.log")
-  [[ -n $address ]] && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$tmp/server.log" >&2; exit 1; }
-  sleep 0.1
-done
-[[ -n $address ]] || { echo "soak: the server did not start" >&2; exit 1; }
+start_server 60 --backend=cpu "${model_flags[@]}" --kv-cache-mb="$KV_CACHE_MB" --max-num-seqs="$CONCURRENCY"
 
 # Traffic until the end: the load generator's closed loop (greedy and sampled),
 # and a loop of small RPCs and of generations cut short by deadlines.
@@ -70,7 +51,7 @@ for temperature in 0 0.8; do
   "$build/switchyard-loadgen" --target="$address" --mode=closed --concurrency=$((CONCURRENCY / 2 + 1)) \
     --num_requests=0 --duration="${duration_s}s" --prompt_tokens=48 --max_tokens=32 --temperature="$temperature" \
     --seed=$RANDOM >"$tmp/loadgen-$temperature.txt" 2>&1 &
-  pids+=($!)
+  background_pids+=($!)
 done
 (
   end=$((SECONDS + duration_s))
@@ -84,7 +65,7 @@ done
       >/dev/null 2>&1 || true  # DEADLINE_EXCEEDED is the point
   done
 ) &
-pids+=($!)
+background_pids+=($!)
 
 sample() {  # RSS in KiB, threads, open file descriptors of the server
   local rss threads fds
@@ -97,7 +78,7 @@ sample() {  # RSS in KiB, threads, open file descriptors of the server
 printf '| minute | RSS (MB) | threads | open fds |\n|---:|---:|---:|---:|\n'
 start=$SECONDS
 read -r rss0 threads0 fds0 < <(sample)
-base_rss="" base_threads="" base_fds="" last=""
+base_rss="" base_threads="" base_fds=""
 while ((SECONDS - start < duration_s)); do
   sleep "$interval_s"
   kill -0 "$server_pid" 2>/dev/null || { echo "soak: the server died" >&2; cat "$tmp/server.log" >&2; exit 1; }
@@ -107,10 +88,9 @@ while ((SECONDS - start < duration_s)); do
   if [[ -z $base_rss ]] && ((SECONDS - start >= warmup_s)); then
     base_rss=$rss base_threads=$threads base_fds=$fds
   fi
-  last="$rss $threads $fds"
 done
-for p in "${pids[@]}"; do wait "$p" || true; done
-pids=()
+for p in "${background_pids[@]}"; do wait "$p" || true; done
+background_pids=()
 sleep 1  # the last calls' threads and sockets close
 read -r rss threads fds < <(sample)
 [[ -n $base_rss ]] || { base_rss=$rss0 base_threads=$threads0 base_fds=$fds0; }
@@ -124,7 +104,5 @@ printf 'after warm-up: RSS %.1f -> %.1f MB (%+.1f MB, limit %s), threads %d -> %
 failed=0
 if (($(echo "$growth_mb > $MAX_RSS_GROWTH_MB" | bc -l))); then echo "soak: RSS grew too much" >&2; failed=1; fi
 if ((fds > base_fds + 16)); then echo "soak: open file descriptors grew" >&2; failed=1; fi
-kill -TERM "$server_pid"
-if ! wait "$server_pid"; then echo "soak: the server did not exit 0" >&2; failed=1; fi
-server_pid=""
+if ! stop_server; then echo "soak: the server did not exit 0" >&2; failed=1; fi
 exit "$failed"

@@ -25,9 +25,9 @@ apt_uris() {
       sed -E 's/\[[^]]*\]//' | awk '{print $2}'
   } || true
 }
-MIRROR=${DEBIAN_MIRROR:-$(apt_uris | grep -E '/debian/?$' | head -n1)}
+MIRROR=${DEBIAN_MIRROR:-$(apt_uris | grep -m1 -E '/debian/?$')}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
-SECURITY=${DEBIAN_SECURITY_MIRROR:-$(apt_uris | grep -E '/debian-security/?$' | head -n1)}
+SECURITY=${DEBIAN_SECURITY_MIRROR:-$(apt_uris | grep -m1 -E '/debian-security/?$')}
 SECURITY=${SECURITY:-http://deb.debian.org/debian-security}
 
 ROOTFS=$(mktemp -d)

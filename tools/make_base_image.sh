@@ -25,9 +25,10 @@ apt_uris() {
       sed -E 's/\[[^]]*\]//' | awk '{print $2}'
   } || true
 }
-MIRROR=${DEBIAN_MIRROR:-$(apt_uris | grep -m1 -E '/debian/?$')}
+uris=$(apt_uris)  # captured first: grep stopping early must not fail a pipe under pipefail
+MIRROR=${DEBIAN_MIRROR:-$(grep -m1 -E '/debian/?$' <<<"$uris" || true)}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
-SECURITY=${DEBIAN_SECURITY_MIRROR:-$(apt_uris | grep -m1 -E '/debian-security/?$')}
+SECURITY=${DEBIAN_SECURITY_MIRROR:-$(grep -m1 -E '/debian-security/?$' <<<"$uris" || true)}
 SECURITY=${SECURITY:-http://deb.debian.org/debian-security}
 
 ROOTFS=$(mktemp -d)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers of the deployment checks (tests/deploy/*.sh), sourced by
 # each. ctest sets SWITCHYARD_BUILD_DIR and SWITCHYARD_DEPLOY_VENV; a check run
 # by hand from the source tree falls back to build/ and build/deploy-venv.
@@ -32,6 +33,19 @@ finish() {
   echo "$CHECK_NAME: $CHECKS_PASSED passed, $CHECKS_FAILED failed"
   ((CHECKS_PASSED > 0)) || die "nothing was checked"
   ((CHECKS_FAILED == 0))
+}
+
+# facts COMMAND...: runs a checker that prints "PASS what" and "FAIL what"
+# lines (tests/deploy/*.py); each line becomes one fact of this check.
+facts() {
+  local line
+  while IFS= read -r line; do
+    case $line in
+      PASS\ *) pass "${line#PASS }" ;;
+      FAIL\ *) fail "${line#FAIL }" ;;
+      *) fail "unexpected checker output: $line" ;;
+    esac
+  done < <("$@" || echo "FAIL $* crashed")
 }
 
 # venv_tool NAME: the path of a tool installed from deploy/requirements.txt.

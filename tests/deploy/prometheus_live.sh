@@ -101,18 +101,7 @@ sleep 3  # the last scrape and rule evaluation
 # few scrapes (Grafana: at least 4 scrape intervals).
 vars=(--var job=switchyard --var "instance=127.0.0.1:$METRICS_PORT" --var __rate_interval=10s
       --var __interval=2s --var __range=1m)
-# run_checks ARGS...: the checker's PASS/FAIL lines become this check's facts.
-run_checks() {
-  local line
-  while IFS= read -r line; do
-    case $line in
-      PASS\ *) pass "${line#PASS }" ;;
-      FAIL\ *) fail "${line#FAIL }" ;;
-      *) fail "unexpected checker output: $line" ;;
-    esac
-  done < <("${QUERIES[@]}" --prometheus "$PROM" "$@" || echo "FAIL the checker crashed")
-}
-run_checks --rules --dashboard deploy/grafana/switchyard.json "${vars[@]}"
+facts "${QUERIES[@]}" --prometheus "$PROM" --rules --dashboard deploy/grafana/switchyard.json "${vars[@]}"
 
 # The checker must catch a broken panel: a misspelled metric returns no data,
 # a syntax error does not run. Exactly those two queries must fail.

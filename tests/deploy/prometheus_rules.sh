@@ -17,17 +17,6 @@ check() {
   shift
   if out=$("$@" 2>&1); then pass "$what"; else fail "$what:"$'\n'"$out"; fi
 }
-# facts COMMAND...: the PASS/FAIL lines of tests/deploy/*.py become facts.
-facts() {
-  local line
-  while IFS= read -r line; do
-    case $line in
-      PASS\ *) pass "${line#PASS }" ;;
-      FAIL\ *) fail "${line#FAIL }" ;;
-      *) fail "unexpected output: $line" ;;
-    esac
-  done < <("$@" || echo "FAIL $* crashed")
-}
 
 check "promtool check config deploy/prometheus/prometheus.yml" \
   "$PROMTOOL" check config deploy/prometheus/prometheus.yml

@@ -38,9 +38,7 @@ class CompletionTextTest : public ::testing::Test {
   static void SetUpTestSuite() {
     tokenizer_ = LoadTokenizer(kMixtral)->release();
     engine_ = StartEngine(EngineConfig()).release();
-    GrpcServerConfig c;
-    c.host = "127.0.0.1";
-    c.port = 0;
+    GrpcServerConfig c = LoopbackServerConfig();
     c.model_name = "mixtral";
     server_ = GrpcServer::Start(c, *engine_, *tokenizer_)->release();
   }

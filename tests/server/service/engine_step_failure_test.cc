@@ -112,9 +112,7 @@ class EngineStepFailureTest : public ::testing::Test {
     ASSERT_NE(engine_, nullptr);
     tokenizer_ = *LoadTokenizer(kMixtral);
     metrics_ = *Metrics::Start({"127.0.0.1:0"}, *engine_);
-    GrpcServerConfig c;
-    c.host = "127.0.0.1";
-    c.port = 0;
+    GrpcServerConfig c = LoopbackServerConfig();
     server_ = *GrpcServer::Start(c, *engine_, *tokenizer_, metrics_.get());
     channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
     stub_ = v1::Switchyard::NewStub(channel_);

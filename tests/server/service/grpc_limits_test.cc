@@ -29,9 +29,7 @@ class GrpcLimitsTest : public ::testing::Test {
   }
   // On an ephemeral loopback port, serving "mixtral", with `limits`.
   static std::unique_ptr<GrpcServer> StartServer(const GrpcLimits& limits = {}) {
-    GrpcServerConfig c;
-    c.host = "127.0.0.1";
-    c.port = 0;
+    GrpcServerConfig c = LoopbackServerConfig();
     c.model_name = "mixtral";
     c.limits = limits;
     return *GrpcServer::Start(c, *engine_, *tokenizer_);

@@ -38,9 +38,7 @@ class GrpcServerTest : public ::testing::Test {
   static void SetUpTestSuite() {
     tokenizer_ = LoadTokenizer(kMixtral)->release();
     engine_ = StartEngine(EngineConfig()).release();
-    GrpcServerConfig c;
-    c.host = "127.0.0.1";
-    c.port = 0;
+    GrpcServerConfig c = LoopbackServerConfig();
     c.max_message_bytes = kMaxMessageBytes;
     c.model_name = "mixtral";
     server_ = GrpcServer::Start(c, *engine_, *tokenizer_)->release();
@@ -101,9 +99,7 @@ TEST(GrpcServerMetricsTest, MetricsHaveCallsLatenciesAndExpertTokens) {
   std::unique_ptr<engine::Tokenizer> tokenizer = *LoadTokenizer(kMixtral);
   std::unique_ptr<EngineService> engine = StartEngine(EngineConfig());
   std::unique_ptr<Metrics> metrics = *Metrics::Start({"127.0.0.1:0"}, *engine);
-  GrpcServerConfig c;
-  c.host = "127.0.0.1";
-  c.port = 0;
+  GrpcServerConfig c = LoopbackServerConfig();
   std::unique_ptr<GrpcServer> server = *GrpcServer::Start(c, *engine, *tokenizer, metrics.get());
   auto stub = v1::Switchyard::NewStub(grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials()));
   v1::GenerateRequest request;
@@ -470,9 +466,7 @@ TEST_F(GrpcServerTest, DeadlineFreesTheKvBlocks) {
 TEST(GrpcServerDrainTest, DrainingRefusesNewCallsAndReportsNotServing) {
   std::unique_ptr<engine::Tokenizer> tokenizer = *LoadTokenizer(kMixtral);
   std::unique_ptr<EngineService> engine = StartEngine(EngineConfig());
-  GrpcServerConfig c;
-  c.host = "127.0.0.1";
-  c.port = 0;
+  GrpcServerConfig c = LoopbackServerConfig();
   c.model_name = "mixtral";
   std::unique_ptr<GrpcServer> server = *GrpcServer::Start(c, *engine, *tokenizer);
   auto channel = grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials());

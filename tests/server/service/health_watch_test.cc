@@ -26,9 +26,7 @@ struct Watcher {
 TEST(HealthWatchTest, DrainingIsSentOnceAndShutdownSendsNothingMore) {
   std::unique_ptr<engine::Tokenizer> tokenizer = *LoadTokenizer(kMixtral);
   std::unique_ptr<EngineService> engine = StartEngine(EngineConfig());
-  GrpcServerConfig c;
-  c.host = "127.0.0.1";
-  c.port = 0;
+  GrpcServerConfig c = LoopbackServerConfig();
   std::unique_ptr<GrpcServer> server = *GrpcServer::Start(c, *engine, *tokenizer);
   auto channel = grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials());
   ASSERT_EQ(WaitForHealth(channel, "", kServing), kServing);

@@ -71,9 +71,7 @@ TEST(HealthWatchdogTest, LoadingServingStalledRecoveredDraining) {
   };
   std::unique_ptr<EngineService> engine = *EngineService::Start(config);
   std::unique_ptr<engine::Tokenizer> tokenizer = *LoadTokenizer(kMixtral);
-  GrpcServerConfig c;
-  c.host = "127.0.0.1";
-  c.port = 0;
+  GrpcServerConfig c = LoopbackServerConfig();
   c.watchdog_timeout = absl::Milliseconds(300);
   std::unique_ptr<GrpcServer> server = *GrpcServer::Start(c, *engine, *tokenizer);
   auto channel = grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials());

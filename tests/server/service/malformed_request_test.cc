@@ -38,9 +38,7 @@ class MalformedRequestTest : public ::testing::Test {
     tokenizer_ = LoadTokenizer(kMixtral)->release();
     engine_ = StartEngine(EngineConfig()).release();
     metrics_ = Metrics::Start({"127.0.0.1:0", 8192}, *engine_)->release();
-    GrpcServerConfig c;
-    c.host = "127.0.0.1";
-    c.port = 0;
+    GrpcServerConfig c = LoopbackServerConfig();
     server_ = GrpcServer::Start(c, *engine_, *tokenizer_, metrics_)->release();
   }
   static void TearDownTestSuite() {

@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "server/service/engine_service.h"
+#include "server/service/grpc_server.h"
 
 namespace switchyard::server {
 
@@ -80,6 +81,14 @@ inline int WaitForHealth(const std::shared_ptr<grpc::Channel>& channel, const st
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return status;
+}
+
+// A gRPC server's configuration for the tests: loopback, an ephemeral port.
+inline GrpcServerConfig LoopbackServerConfig() {
+  GrpcServerConfig c;
+  c.host = "127.0.0.1";
+  c.port = 0;
+  return c;
 }
 
 // Started, and its model loaded and warmed up.

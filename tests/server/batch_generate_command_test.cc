@@ -41,6 +41,9 @@ std::vector<nlohmann::json> RunLines(const BatchGenerateConfig& config, const st
 TEST(BatchGenerateCommandTest, ResultsInInputOrderWithGoldenTokens) {
   std::ifstream golden_file(kMixtral + "/golden.json");
   const nlohmann::json golden = nlohmann::json::parse(golden_file);
+  // Three prompts per fixture (tests/fixtures/README.md); none would leave
+  // the loops below checking nothing.
+  ASSERT_EQ(golden["prompts"].size(), 3u);
   std::string input;
   for (const auto& p : golden["prompts"]) {
     input += nlohmann::json{{"prompt_ids", p["ids"]}}.dump() + "\n";

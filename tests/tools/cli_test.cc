@@ -160,8 +160,12 @@ TEST_F(CliTest, InterruptCancelsTheCall) {
 }
 
 TEST_F(CliTest, BadArgumentsExitTwo) {
-  EXPECT_EQ(Cli({"frobnicate"}).exit_code, 2);
-  EXPECT_EQ(Cli({"generate"}).exit_code, 2);  // no --prompt
+  const CliResult unknown = Cli({"frobnicate"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("switchyard-cli: unknown command 'frobnicate'"), std::string::npos) << unknown.err;
+  const CliResult no_prompt = Cli({"generate"});
+  EXPECT_EQ(no_prompt.exit_code, 2);
+  EXPECT_NE(no_prompt.err.find("switchyard-cli: generate needs --prompt TEXT"), std::string::npos) << no_prompt.err;
 }
 
 }  // namespace

@@ -121,9 +121,15 @@ TEST_F(LoadgenTest, FailedRequestsAreCountedByCode) {
 }
 
 TEST_F(LoadgenTest, BadArgumentsExitTwo) {
-  EXPECT_EQ(Loadgen({"--mode=open"}).exit_code, 2);  // no rate
-  EXPECT_EQ(Loadgen({"--mode=sideways"}).exit_code, 2);
-  EXPECT_EQ(Loadgen({"--prompt-tokens=100000"}).exit_code, 2);  // past the context
+  const RunResult no_rate = Loadgen({"--mode=open"});
+  EXPECT_EQ(no_rate.exit_code, 2);
+  EXPECT_NE(no_rate.err.find("--rate must be a positive number of requests/s"), std::string::npos) << no_rate.err;
+  const RunResult bad_mode = Loadgen({"--mode=sideways"});
+  EXPECT_EQ(bad_mode.exit_code, 2);
+  EXPECT_NE(bad_mode.err.find("--mode must be closed or open, got 'sideways'"), std::string::npos) << bad_mode.err;
+  const RunResult too_long = Loadgen({"--prompt-tokens=100000"});  // past the context
+  EXPECT_EQ(too_long.exit_code, 2);
+  EXPECT_NE(too_long.err.find("exceeds the model's context length"), std::string::npos) << too_long.err;
 }
 
 }  // namespace

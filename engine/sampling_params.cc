@@ -60,4 +60,12 @@ absl::Status SamplingParams::Validate(int32_t vocab_size) const {
   return absl::OkStatus();
 }
 
+absl::Status CheckFitsContext(int64_t prompt_tokens, int32_t max_tokens, int64_t context_length) {
+  const int64_t total = prompt_tokens + max_tokens;
+  if (total <= context_length) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("prompt (", prompt_tokens, " tokens) plus max_tokens (", max_tokens,
+                                                 ") is ", total, " tokens, over the context length ",
+                                                 context_length));
+}
+
 }  // namespace switchyard::engine

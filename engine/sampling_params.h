@@ -30,4 +30,9 @@ struct SamplingParams {
   absl::Status Validate(int32_t vocab_size) const;
 };
 
+// The context rule, checked where a request enters (the server, before it
+// queues) and where it is admitted (the scheduler): INVALID_ARGUMENT when the
+// prompt plus max_tokens is longer than the model's context.
+absl::Status CheckFitsContext(int64_t prompt_tokens, int32_t max_tokens, int64_t context_length);
+
 }  // namespace switchyard::engine

@@ -42,8 +42,8 @@ absl::Status EngineLoop::Submit(EngineRequest request) {
   return absl::OkStatus();
 }
 
-// The order GenerateAlone checks them in, so that a request ends the same way
-// alone and batched.
+// The one stop rule, for every request however it is driven (GenerateAlone,
+// the batch command, the server).
 std::optional<FinishReason> EngineLoop::StopReason(const Live& live, int32_t token) const {
   const engine::SamplingParams& p = live.request.sampling;
   if (std::find(p.stop_token_ids.begin(), p.stop_token_ids.end(), token) != p.stop_token_ids.end()) {

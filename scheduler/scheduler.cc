@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/check.h"
+#include "engine/sampling_params.h"
 
 namespace switchyard::scheduler {
 
@@ -36,12 +37,8 @@ absl::Status Scheduler::Submit(SequenceRequest request) {
   if (live_.contains(request.id)) {
     return absl::AlreadyExistsError(absl::StrCat("request ", request.id, " is already queued or running"));
   }
+  if (absl::Status s = engine::CheckFitsContext(prompt, request.max_tokens, max_model_len_); !s.ok()) return s;
   const int64_t total = prompt + request.max_tokens;
-  if (total > max_model_len_) {
-    return absl::InvalidArgumentError(absl::StrCat("prompt (", prompt, " tokens) plus max_tokens (", request.max_tokens,
-                                                   ") is ", total, " tokens, over the context length ",
-                                                   max_model_len_));
-  }
   if (blocks_.BlocksFor(total) > blocks_.num_blocks()) {
     return absl::ResourceExhaustedError(
         absl::StrCat("prompt (", prompt, " tokens) plus max_tokens (", request.max_tokens, ") needs ",

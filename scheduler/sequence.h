@@ -21,7 +21,7 @@ using engine::FinishReasonName;
 struct SequenceRequest {
   RequestId id = 0;
   std::vector<int32_t> prompt_ids;
-  int32_t max_tokens = 16;
+  int32_t max_tokens = 0;  // >= 1: the request's SamplingParams::max_tokens
   absl::Time deadline = absl::InfiniteFuture();
 };
 

@@ -5,7 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "engine/generate.h"
+#include "scheduler/generate_alone.h"
 #include "engine/status_macros.h"
 #include "engine/tokenizer/incremental_decoder.h"
 #include "nlohmann/json.hpp"
@@ -57,7 +57,7 @@ absl::Status RunGenerate(const GenerateCommandConfig& config, std::ostream& out)
   ASSIGN_OR_RETURN(std::unique_ptr<engine::ModelWeights> weights, engine::LoadModel(config.model));
   ASSIGN_OR_RETURN(std::unique_ptr<engine::Backend> backend, engine::CreateBackend(config.backend));
   RETURN_IF_ERROR(backend->Load(std::move(weights), config.kv_cache));
-  ASSIGN_OR_RETURN(engine::GenerationResult result, engine::GenerateAlone(*backend, prompt, config.sampling));
+  ASSIGN_OR_RETURN(scheduler::GenerationResult result, scheduler::GenerateAlone(*backend, prompt, config.sampling));
 
   std::vector<int32_t> ids;
   for (const engine::SampleResult& s : result.tokens) ids.push_back(s.token);

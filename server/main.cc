@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/demo_model.h"
 #include "engine/model_loader.h"
+#include "engine/sampling_params.h"
 #include "engine/status_macros.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
@@ -42,7 +43,9 @@ ABSL_FLAG(std::string, prompts_file, "",
 ABSL_FLAG(int32_t, max_num_batched_tokens, 512, "Scheduler: most tokens (prefill chunks + decodes) in one step.");
 ABSL_FLAG(int32_t, max_num_seqs, 64, "Scheduler: most sequences running at once.");
 ABSL_FLAG(int32_t, max_waiting, 1024, "Scheduler: most requests waiting; more are refused as overloaded.");
-ABSL_FLAG(int32_t, max_tokens, 32, "Maximum number of tokens to generate (>= 1).");
+// The same default as a Generate call that leaves max_tokens unset (proto/).
+ABSL_FLAG(int32_t, max_tokens, switchyard::engine::SamplingParams{}.max_tokens,
+          "Maximum number of tokens to generate (>= 1).");
 ABSL_FLAG(float, temperature, 0.0f, "Sampling temperature; 0 = greedy.");
 ABSL_FLAG(int32_t, top_k, 0, "Keep only the k most likely tokens; 0 = off.");
 ABSL_FLAG(float, top_p, 1.0f, "Nucleus sampling: keep the smallest set with this much probability; 1 = off.");

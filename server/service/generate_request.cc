@@ -58,14 +58,8 @@ absl::StatusOr<GenerationInput> ParseGenerateRequest(const v1::GenerateRequest& 
   ASSIGN_OR_RETURN(in.prompt_ids, PromptIds(request, tokenizer, model.vocab_size));
   in.sampling = Sampling(request);
   RETURN_IF_ERROR(in.sampling.Validate(model.vocab_size));
-  const int64_t prompt = static_cast<int64_t>(in.prompt_ids.size());
-  const int64_t total = prompt + in.sampling.max_tokens;
-  if (total > model.max_position_embeddings) {
-    return absl::InvalidArgumentError(absl::StrCat("prompt (", prompt, " tokens) plus max_tokens (",
-                                                   in.sampling.max_tokens, ") is ", total,
-                                                   " tokens, over the context length ",
-                                                   model.max_position_embeddings));
-  }
+  RETURN_IF_ERROR(engine::CheckFitsContext(static_cast<int64_t>(in.prompt_ids.size()), in.sampling.max_tokens,
+                                            model.max_position_embeddings));
   in.stop.assign(request.stopping().stop().begin(), request.stopping().stop().end());
   in.return_routing = request.return_routing();
   RETURN_IF_ERROR(engine::StopStrings::Validate(in.stop));

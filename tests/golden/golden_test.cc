@@ -9,7 +9,7 @@
 
 #include "engine/backend.h"
 #include "engine/checkpoint.h"
-#include "engine/generate.h"
+#include "scheduler/generate_alone.h"
 #include "engine/model_loader.h"
 #include "engine/safetensors.h"
 #include "nlohmann/json.hpp"
@@ -135,7 +135,7 @@ TEST_P(GoldenTest, GreedyTokensAndDecodeLogits) {
     greedy.temperature = 0;
     greedy.max_tokens = static_cast<int32_t>(prompt.greedy.size());
     greedy.ignore_eos = true;
-    auto result = GenerateAlone(*f_.backend, prompt.ids, greedy);
+    auto result = scheduler::GenerateAlone(*f_.backend, prompt.ids, greedy);
     ASSERT_TRUE(result.ok()) << result.status();
     std::vector<int32_t> tokens;
     for (const SampleResult& s : result->tokens) tokens.push_back(s.token);

@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "engine/backend.h"
-#include "engine/generate.h"
+#include "scheduler/generate_alone.h"
 #include "engine/model_loader.h"
 #include "nlohmann/json.hpp"
 #include "scheduler/engine_loop.h"
@@ -94,7 +94,7 @@ TEST_P(BatchInvarianceTest, BatchedChunkedAndPreemptedMatchAlone) {
   auto backend = LoadBackend(GetParam(), 16, 64);
   std::vector<std::vector<int32_t>> alone;
   for (const Case& c : cases) {
-    auto r = engine::GenerateAlone(*backend, c.prompt, Greedy());
+    auto r = GenerateAlone(*backend, c.prompt, Greedy());
     ASSERT_TRUE(r.ok()) << r.status();
     alone.emplace_back();
     for (const engine::SampleResult& s : r->tokens) alone.back().push_back(s.token);

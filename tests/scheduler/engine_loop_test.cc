@@ -6,7 +6,7 @@
 
 #include <map>
 
-#include "engine/generate.h"
+#include "scheduler/generate_alone.h"
 #include "engine/model_loader.h"
 
 namespace switchyard::scheduler {
@@ -69,7 +69,7 @@ class EngineLoopTest : public ::testing::Test {
   }
 
   std::vector<int32_t> Alone(const engine::SamplingParams& params) {
-    auto r = engine::GenerateAlone(*backend_, kPrompt, params);
+    auto r = GenerateAlone(*backend_, kPrompt, params);
     EXPECT_TRUE(r.ok()) << r.status();
     std::vector<int32_t> ids;
     for (const auto& s : r->tokens) ids.push_back(s.token);
@@ -90,7 +90,7 @@ engine::SamplingParams Greedy(int32_t max_tokens) {
   return p;
 }
 
-TEST_F(EngineLoopTest, StopConditionsEndRequestsLikeGenerateAlone) {
+TEST_F(EngineLoopTest, StopConditionsEndBatchedRequestsAsTheyEndAlone) {
   const std::vector<int32_t> reference = Alone(Greedy(12));
   engine::SamplingParams stop_id = Greedy(12);
   stop_id.stop_token_ids = {reference[4]};

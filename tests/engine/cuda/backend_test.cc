@@ -12,7 +12,7 @@
 
 #include "engine/cpu/cpu_backend.h"
 #include "engine/cuda/cuda_backend.h"
-#include "engine/generate.h"
+#include "scheduler/generate_alone.h"
 #include "engine/model_loader.h"
 #include "nlohmann/json.hpp"
 #include "tests/engine/cuda/gpu_test_util.h"
@@ -98,7 +98,7 @@ std::vector<int32_t> Greedy(Backend& backend, const std::vector<int32_t>& prompt
   greedy.temperature = 0;
   greedy.max_tokens = n;
   greedy.ignore_eos = true;
-  auto result = GenerateAlone(backend, prompt, greedy);
+  auto result = scheduler::GenerateAlone(backend, prompt, greedy);
   EXPECT_TRUE(result.ok()) << result.status();
   std::vector<int32_t> tokens;
   for (const SampleResult& s : result->tokens) tokens.push_back(s.token);

@@ -30,7 +30,7 @@
 #include "engine/cuda/cuda_status.h"
 #include "engine/cuda/device_buffer.h"
 #include "engine/cuda/grouped_gemm.h"
-#include "engine/status_macros.h"
+#include "common/status_macros.h"
 
 namespace switchyard::bench {
 namespace {

@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/checkpoint.h"
 #include "engine/model_config.h"
-#include "engine/status_macros.h"
+#include "common/status_macros.h"
 
 namespace switchyard::engine {
 

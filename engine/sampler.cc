@@ -5,7 +5,7 @@
 #include <limits>
 #include <random>
 
-#include "engine/check.h"
+#include "common/check.h"
 
 namespace switchyard::engine {
 namespace {

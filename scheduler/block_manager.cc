@@ -1,6 +1,6 @@
 #include "scheduler/block_manager.h"
 
-#include "engine/check.h"
+#include "common/check.h"
 
 namespace switchyard::scheduler {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "engine/status_macros.h"
+#include "common/status_macros.h"
 #include "scheduler/engine_loop.h"
 
 namespace switchyard::scheduler {

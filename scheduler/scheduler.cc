@@ -4,7 +4,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
-#include "engine/check.h"
+#include "common/check.h"
 #include "engine/sampling_params.h"
 
 namespace switchyard::scheduler {

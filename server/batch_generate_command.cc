@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/status_macros.h"
+#include "common/status_macros.h"
 #include "nlohmann/json.hpp"
 #include "scheduler/engine_loop.h"
 #include "engine/tokenizer/stop_strings.h"

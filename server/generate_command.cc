@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "scheduler/generate_alone.h"
-#include "engine/status_macros.h"
+#include "common/status_macros.h"
 #include "engine/tokenizer/incremental_decoder.h"
 #include "nlohmann/json.hpp"
 #include "server/logprobs_json.h"

@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "engine/status_macros.h"
+#include "common/status_macros.h"
 #include "server/generate_command.h"
 #include "server/service/listen_address.h"
 #include "server/service/metrics.h"

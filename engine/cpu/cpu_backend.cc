@@ -8,7 +8,7 @@
 #include "engine/cpu/mlp.h"
 #include "engine/cpu/ops.h"
 #include "engine/cpu/paged_attention.h"
-#include "engine/status_macros.h"
+#include "common/status_macros.h"
 
 namespace switchyard::engine {
 

@@ -20,7 +20,7 @@
 #include "engine/cuda/router.h"
 #include "engine/cuda/topk_routing.h"
 #include "engine/cuda/weight_layout.h"
-#include "engine/status_macros.h"
+#include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 
 namespace switchyard::engine::cuda {

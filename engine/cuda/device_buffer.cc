@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/cuda/cuda_status.h"
-#include "engine/status_macros.h"
+#include "common/status_macros.h"
 
 namespace switchyard::engine::cuda {
 

@@ -3,7 +3,7 @@
 #include <cuda_runtime_api.h>
 
 #include "engine/cuda/cuda_status.h"
-#include "engine/status_macros.h"
+#include "common/status_macros.h"
 
 namespace switchyard::engine::cuda {
 namespace {

@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "engine/status_macros.h"
+#include "common/status_macros.h"
 #include "engine/tokenizer/json_util.h"
 #include "engine/tokenizer/utf8.h"
 #include "engine/tokenizer/absl_view.h"

@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
-#include "engine/status_macros.h"
+#include "common/status_macros.h"
 #include "engine/tokenizer/byte_level_alphabet.h"
 #include "engine/tokenizer/json_util.h"
 #include "engine/tokenizer/split_pattern.h"

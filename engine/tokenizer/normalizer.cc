@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/status_macros.h"
+#include "common/status_macros.h"
 #include "engine/tokenizer/json_util.h"
 #include "engine/tokenizer/split_pattern.h"
 #include "engine/tokenizer/unicode_nfc.h"

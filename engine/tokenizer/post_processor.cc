@@ -1,7 +1,7 @@
 #include "engine/tokenizer/post_processor.h"
 
 #include "absl/strings/str_cat.h"
-#include "engine/status_macros.h"
+#include "common/status_macros.h"
 #include "engine/tokenizer/json_util.h"
 #include "nlohmann/json.hpp"
 

@@ -4,7 +4,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "engine/status_macros.h"
+#include "common/status_macros.h"
 #include "server/service/read_file.h"
 
 namespace switchyard::server {

@@ -1,7 +1,7 @@
 #include "server/service/generate_request.h"
 
 #include "absl/strings/str_cat.h"
-#include "engine/status_macros.h"
+#include "common/status_macros.h"
 #include "engine/tokenizer/stop_strings.h"
 
 namespace switchyard::server {

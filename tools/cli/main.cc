@@ -16,7 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "server/flag_spelling.h"
+#include "common/flag_spelling.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/connection.h"
 #include "tools/cli/interrupt.h"

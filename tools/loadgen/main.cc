@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
-#include "server/flag_spelling.h"
+#include "common/flag_spelling.h"
 #include "tools/loadgen/config.h"
 #include "tools/loadgen/report.h"
 #include "tools/loadgen/runner.h"

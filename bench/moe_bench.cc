@@ -10,7 +10,7 @@
 #include <random>
 
 #include "bench/memory_bandwidth.h"
-#include "engine/backend.h"
+#include "engine/backend_registry.h"
 #include "engine/cpu/moe.h"
 #include "engine/model_loader.h"
 

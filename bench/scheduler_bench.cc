@@ -7,7 +7,7 @@
 #include <memory>
 #include <vector>
 
-#include "engine/backend.h"
+#include "engine/backend_registry.h"
 #include "engine/model_loader.h"
 #include "scheduler/engine_loop.h"
 #include "scheduler/scheduler.h"

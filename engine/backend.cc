@@ -1,66 +1,69 @@
-#include "engine/backend.h"
-
-#include <dlfcn.h>
-
-#include <filesystem>
-#include <string>
+// The checks every backend shares. Creating a backend by name is the
+// registry's (engine/backend_registry.h), so that this interface library
+// depends on no backend.
+#include <cstdint>
 
 #include "absl/strings/str_cat.h"
-#include "engine/cpu/cpu_backend.h"
-#include "spdlog/spdlog.h"
+#include "engine/backend.h"
 
 namespace switchyard::engine {
-namespace {
 
-// The CUDA backend library exports this factory; it returns nullptr and fills
-// `error` when no usable device is present.
-using CreateCudaBackendFn = Backend* (*)(std::string* error);
-constexpr const char* kCudaLibrary = "libswitchyard_cuda.so";
-constexpr const char* kCudaFactory = "SwitchyardCreateCudaBackend";
-
-// The library built beside the binary (the build directory) comes first,
-// then the loader's search path: the binary's RUNPATH (an install's
-// lib/switchyard/, $ORIGIN/../lib/switchyard), LD_LIBRARY_PATH, ldconfig.
-void* OpenCudaLibrary(std::string* error) {
-  std::error_code ec;
-  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const std::string beside = (exe.parent_path() / kCudaLibrary).string();
-    if (void* lib = dlopen(beside.c_str(), RTLD_NOW | RTLD_LOCAL)) return lib;
-    // Present but unloadable (a missing libcudart, say) is worth reporting.
-    if (std::filesystem::exists(beside)) *error = dlerror();
+absl::Status KvCacheConfig::Validate() const {
+  if (block_size < 1 || block_size > 1024) {
+    return absl::InvalidArgumentError(absl::StrCat("kv block_size must be in [1, 1024], got ", block_size));
   }
-  if (void* lib = dlopen(kCudaLibrary, RTLD_NOW | RTLD_LOCAL)) return lib;
-  if (error->empty()) *error = dlerror();
-  return nullptr;
+  if (num_blocks < 0) return absl::InvalidArgumentError(absl::StrCat("kv num_blocks must be >= 0, got ", num_blocks));
+  if (!(device_memory_fraction >= 0 && device_memory_fraction <= 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kv device_memory_fraction must be in [0, 1], got ", device_memory_fraction));
+  }
+  if (num_blocks == 0 && memory_bytes <= 0 && device_memory_fraction == 0) {
+    return absl::InvalidArgumentError("kv cache needs num_blocks, a positive memory_bytes or a device_memory_fraction");
+  }
+  return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<Backend>> LoadCudaBackend() {
-  std::string open_error;
-  void* lib = OpenCudaLibrary(&open_error);
-  if (lib == nullptr) return absl::FailedPreconditionError(absl::StrCat("CUDA backend unavailable: ", open_error));
-  auto create = reinterpret_cast<CreateCudaBackendFn>(dlsym(lib, kCudaFactory));
-  if (create == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(kCudaLibrary, " does not export ", kCudaFactory));
-  }
-  std::string error;
-  Backend* backend = create(&error);
-  if (backend == nullptr) return absl::FailedPreconditionError(absl::StrCat("CUDA backend unavailable: ", error));
-  return std::unique_ptr<Backend>(backend);
+int64_t KvCacheConfig::BlockBytes(const ModelConfig& config, int32_t block_size) {
+  return int64_t{2} * config.num_layers * block_size * config.kv_size() * sizeof(float);
 }
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(std::string_view name) {
-  if (name == "cpu") return std::unique_ptr<Backend>(new CpuBackend());
-  if (name == "cuda") return LoadCudaBackend();
-  if (name == "auto") {
-    absl::StatusOr<std::unique_ptr<Backend>> cuda = LoadCudaBackend();
-    if (cuda.ok()) return cuda;
-    spdlog::info("backend auto: using cpu ({})", cuda.status().ToString());
-    return std::unique_ptr<Backend>(new CpuBackend());
+absl::Status ValidateBatch(const Batch& batch, const ModelConfig& config, int32_t num_blocks, int32_t block_size) {
+  size_t expected_tokens = 0;
+  for (size_t s = 0; s < batch.sequences.size(); ++s) {
+    const SequenceSlice& seq = batch.sequences[s];
+    if (seq.num_tokens < 1 || seq.num_cached < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("sequence ", s, ": num_tokens ", seq.num_tokens,
+                                                     " must be >= 1 and num_cached ", seq.num_cached, " >= 0"));
+    }
+    const int64_t end = int64_t{seq.num_cached} + seq.num_tokens;
+    if (end > config.max_position_embeddings) {
+      return absl::InvalidArgumentError(absl::StrCat("sequence ", s, ": length ", end,
+                                                     " exceeds max_position_embeddings ",
+                                                     config.max_position_embeddings));
+    }
+    if (int64_t{static_cast<int64_t>(seq.block_table.size())} * block_size < end) {
+      return absl::InvalidArgumentError(absl::StrCat("sequence ", s, ": ", seq.block_table.size(),
+                                                     " KV blocks cannot hold ", end, " positions"));
+    }
+    for (int32_t b : seq.block_table) {
+      if (b < 0 || b >= num_blocks) {
+        return absl::InvalidArgumentError(absl::StrCat("sequence ", s, ": KV block ", b, " outside [0, ",
+                                                       num_blocks, ")"));
+      }
+    }
+    expected_tokens += seq.num_tokens;
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown backend '", std::string(name), "'; supported: cpu, cuda, auto"));
+  if (expected_tokens != batch.token_ids.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("batch has ", batch.token_ids.size(),
+                                                   " tokens but its sequences claim ", expected_tokens));
+  }
+  for (int32_t t : batch.token_ids) {
+    if (t < 0 || t >= config.vocab_size) {
+      return absl::InvalidArgumentError(absl::StrCat("token id ", t, " outside the vocabulary [0, ",
+                                                     config.vocab_size, ")"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace switchyard::engine

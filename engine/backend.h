@@ -78,10 +78,6 @@ inline bool IsUnrecoverable(const absl::Status& status) {
   return status.GetPayload(kUnrecoverablePayload).has_value();
 }
 
-// "cpu", "cuda" or "auto" (CUDA when its library loads and finds a device,
-// otherwise the CPU, with a log line saying why).
-absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(std::string_view name);
-
 // Checks a batch against a model and a KV cache; shared by every backend.
 absl::Status ValidateBatch(const Batch& batch, const ModelConfig& config, int32_t num_blocks, int32_t block_size);
 

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "engine/backend_registry.h"
 #include "nlohmann/json.hpp"
 #include "scheduler/engine_loop.h"
 #include "engine/tokenizer/stop_strings.h"

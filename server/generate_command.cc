@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "engine/backend_registry.h"
 #include "scheduler/generate_alone.h"
 #include "common/status_macros.h"
 #include "engine/tokenizer/incremental_decoder.h"

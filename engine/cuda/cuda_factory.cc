@@ -1,17 +1,33 @@
-// The plugin's one exported symbol, which engine/backend.cc looks up after
-// dlopen: a CUDA backend with the default capacities, or nullptr and the
-// reason (no device, wrong architecture) in `error`.
-#include <string>
+// The plugin's entry point (engine/backend_plugin.h), the one symbol
+// libswitchyard_cuda.so exports: a CUDA backend with the default capacities,
+// or nullptr and the reason (no device, wrong architecture).
+#include <cstdio>
 
+#include "engine/backend_plugin.h"
 #include "engine/cuda/cuda_backend.h"
 
-extern "C" __attribute__((visibility("default"))) switchyard::engine::Backend* SwitchyardCreateCudaBackend(
-    std::string* error) {
+namespace {
+
+switchyard::engine::Backend* CreateCudaBackend(char* error, size_t error_size) {
   using switchyard::engine::cuda::CudaBackend;
   absl::StatusOr<std::unique_ptr<CudaBackend>> backend = CudaBackend::Create({});
   if (!backend.ok()) {
-    *error = std::string(backend.status().message());
+    std::snprintf(error, error_size, "%.*s", static_cast<int>(backend.status().message().size()),
+                  backend.status().message().data());
     return nullptr;
   }
   return backend->release();
+}
+
+constexpr SwitchyardBackendPlugin kPlugin = {
+    switchyard::engine::kBackendPluginAbiVersion,
+    switchyard::engine::BackendInterfaceLayout(),
+    "cuda",
+    CreateCudaBackend,
+};
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) const SwitchyardBackendPlugin* switchyard_backend_plugin() {
+  return &kPlugin;
 }

@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/backend.h"
+#include "engine/backend_registry.h"
 #include "engine/model_loader.h"
 #include "engine/sampling_params.h"
 #include "scheduler/engine_loop.h"

@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "engine/backend.h"
+#include "engine/backend_registry.h"
 #include "engine/checkpoint.h"
 #include "scheduler/generate_alone.h"
 #include "engine/model_loader.h"

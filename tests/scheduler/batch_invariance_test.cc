@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "engine/backend.h"
+#include "engine/backend_registry.h"
 #include "scheduler/generate_alone.h"
 #include "engine/model_loader.h"
 #include "nlohmann/json.hpp"

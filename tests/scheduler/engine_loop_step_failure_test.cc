@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/backend.h"
+#include "engine/backend_registry.h"
 #include "engine/model_loader.h"
 #include "scheduler/engine_loop.h"
 #include "tests/engine/forwarding_backend.h"

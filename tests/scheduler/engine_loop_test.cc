@@ -8,6 +8,7 @@
 
 #include "scheduler/generate_alone.h"
 #include "engine/model_loader.h"
+#include "engine/backend_registry.h"
 
 namespace switchyard::scheduler {
 namespace {

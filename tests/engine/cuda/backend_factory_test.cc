@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "engine/backend.h"
+#include "engine/backend_plugin.h"
+#include "engine/backend_registry.h"
 #include "engine/cuda/cuda_backend.h"
 #include "tests/engine/cuda/gpu_test_util.h"
 
@@ -36,24 +38,28 @@ TEST(CudaBackendFactoryTest, CudaByNameFailsWithAMessageAndAutoFallsBack) {
   auto cuda = CreateBackend("cuda");
   ASSERT_FALSE(cuda.ok());
   EXPECT_EQ(cuda.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(cuda.status().message(), HasSubstr("CUDA backend unavailable"));
+  EXPECT_THAT(cuda.status().message(), HasSubstr("cuda backend unavailable"));
   auto fallback = CreateBackend("auto");
   ASSERT_TRUE(fallback.ok()) << fallback.status();
   EXPECT_EQ((*fallback)->name(), "cpu");
 }
 
-// The built plugin loads with all its dependencies resolved and exports the
-// factory that engine/backend.cc calls, which answers with a reason when
-// there is no device.
+// The built plugin loads with all its dependencies resolved, exports the
+// entry point of engine/backend_plugin.h with this build's ABI version and
+// layout, and its factory answers with a reason when there is no device.
 TEST(CudaBackendFactoryTest, PluginLoadsAndItsFactoryAnswers) {
   const std::string path = std::string(SWITCHYARD_BINARY_DIR) + "/libswitchyard_cuda.so";
   void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   ASSERT_NE(lib, nullptr) << dlerror();
-  using Factory = Backend* (*)(std::string*);
-  auto create = reinterpret_cast<Factory>(dlsym(lib, "SwitchyardCreateCudaBackend"));
-  ASSERT_NE(create, nullptr);
-  std::string error;
-  std::unique_ptr<Backend> backend(create(&error));
+  auto entry = reinterpret_cast<SwitchyardBackendPluginFn>(dlsym(lib, kBackendPluginSymbol));
+  ASSERT_NE(entry, nullptr);
+  const SwitchyardBackendPlugin* plugin = entry();
+  ASSERT_NE(plugin, nullptr);
+  EXPECT_EQ(plugin->abi_version, kBackendPluginAbiVersion);
+  EXPECT_EQ(plugin->interface_layout, BackendInterfaceLayout());
+  EXPECT_STREQ(plugin->name, "cuda");
+  char error[512] = "";
+  std::unique_ptr<Backend> backend(plugin->create(error, sizeof error));
   if (HasCudaDevice()) {
     ASSERT_NE(backend, nullptr) << error;
     EXPECT_EQ(backend->name(), "cuda");

@@ -16,6 +16,7 @@
 #include <optional>
 
 #include "engine/backend.h"
+#include "engine/backend_registry.h"
 #include "server/generate_command.h"
 #include "server/service/grpc_server.h"
 #include "server/service/metrics.h"

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 
+#include "engine/backend_registry.h"
 #include "server/generate_command.h"
 #include "server/service/grpc_server.h"
 #include "switchyard/v1/switchyard.grpc.pb.h"

@@ -31,6 +31,15 @@ struct KvCacheConfig {
   static int64_t BlockBytes(const ModelConfig& config, int32_t block_size);
 };
 
+// What one step may hold, fixed when a backend is created (the CUDA backend
+// sizes its workspace and its decode graphs by it). EngineLoop::Create
+// refuses a scheduler budget larger than this, naming both numbers, instead
+// of failing steps later.
+struct StepCapacity {
+  int32_t max_tokens = 0;     // tokens in one Batch
+  int32_t max_sequences = 0;  // sequences in one Batch
+};
+
 struct MemoryReport {
   int64_t weight_bytes = 0;
   int64_t kv_cache_bytes = 0;
@@ -61,6 +70,7 @@ class Backend {
   virtual const ModelConfig& config() const = 0;
   virtual int32_t num_kv_blocks() const = 0;
   virtual int32_t kv_block_size() const = 0;
+  virtual StepCapacity step_capacity() const = 0;
   virtual MemoryReport memory() const = 0;
 };
 

@@ -12,7 +12,7 @@
 //
 // Bump kBackendPluginAbiVersion with every change to what a plugin shares
 // with the engine: Backend, Batch, SequenceSlice, ForwardResult, ModelConfig,
-// ModelWeights, KvCacheConfig, MemoryReport, or this struct. The layout check
+// ModelWeights, KvCacheConfig, StepCapacity, MemoryReport, or this struct. The layout check
 // catches a size change that forgot the bump.
 #pragma once
 
@@ -34,7 +34,7 @@ constexpr uint64_t BackendInterfaceLayout() {
   uint64_t hash = 14695981039346656037ull;
   for (const uint64_t size : {sizeof(Backend), sizeof(Batch), sizeof(SequenceSlice), sizeof(ForwardResult),
                               sizeof(ModelConfig), sizeof(ModelWeights), sizeof(KvCacheConfig),
-                              sizeof(MemoryReport), sizeof(std::string), sizeof(absl::Status)}) {
+                              sizeof(StepCapacity), sizeof(MemoryReport), sizeof(std::string), sizeof(absl::Status)}) {
     hash = (hash ^ size) * 1099511628211ull;
   }
   return hash;

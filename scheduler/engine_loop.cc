@@ -9,6 +9,18 @@ namespace switchyard::scheduler {
 
 absl::StatusOr<std::unique_ptr<EngineLoop>> EngineLoop::Create(engine::Backend& backend, const SchedulerConfig& config,
                                                                Clock clock) {
+  const engine::StepCapacity capacity = backend.step_capacity();
+  if (config.max_num_batched_tokens > capacity.max_tokens) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_num_batched_tokens is ", config.max_num_batched_tokens, " but the ", std::string(backend.name()),
+        " backend runs at most ", capacity.max_tokens, " tokens in one step"));
+  }
+  if (config.max_num_seqs > capacity.max_sequences) {
+    return absl::InvalidArgumentError(absl::StrCat("max_num_seqs is ", config.max_num_seqs, " but the ",
+                                                   std::string(backend.name()), " backend runs at most ",
+                                                   capacity.max_sequences,
+                                                   " sequences in one step"));
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<Scheduler> scheduler,
                    Scheduler::Create(config, {backend.num_kv_blocks(), backend.kv_block_size()},
                                      backend.config().max_position_embeddings, std::move(clock)));

@@ -56,7 +56,9 @@ struct EngineRequest {
 class EngineLoop {
  public:
   // `backend` must be loaded and outlive the loop; the KV cache's shape and
-  // the context length come from it.
+  // the context length come from it. INVALID_ARGUMENT when the scheduler's
+  // budget (max_num_batched_tokens, max_num_seqs) exceeds the backend's
+  // step_capacity(), naming both numbers.
   static absl::StatusOr<std::unique_ptr<EngineLoop>> Create(engine::Backend& backend, const SchedulerConfig& config,
                                                             Clock clock = nullptr);
 

@@ -11,8 +11,10 @@ absl::StatusOr<GenerationResult> GenerateAlone(engine::Backend& backend, absl::S
                                                 const engine::SamplingParams& params) {
   SchedulerConfig config;
   config.max_num_seqs = 1;
-  // The whole prompt in one step: no chunking for a request that is alone.
-  config.max_num_batched_tokens = std::max<int32_t>(1, static_cast<int32_t>(prompt.size()));
+  // The whole prompt in one step where the backend can run it: no chunking
+  // for a request that is alone.
+  config.max_num_batched_tokens = std::clamp<int32_t>(static_cast<int32_t>(prompt.size()), 1,
+                                                      backend.step_capacity().max_tokens);
   config.max_waiting = 1;
   ASSIGN_OR_RETURN(std::unique_ptr<EngineLoop> loop, EngineLoop::Create(backend, config));
 

@@ -21,7 +21,8 @@ struct GenerationResult {
   FinishReason finish_reason = FinishReason::kLength;  // kLength, kStopToken or kEos
 };
 
-// The prompt is prefilled in one step, then one token is decoded per step.
+// The prompt is prefilled in one step (in chunks of the backend's step
+// capacity where it is longer), then one token is decoded per step.
 // Errors are EngineLoop::Submit's (a bad prompt or sampling parameter, a
 // request longer than the context or the KV cache) and a failed step's.
 absl::StatusOr<GenerationResult> GenerateAlone(engine::Backend& backend, absl::Span<const int32_t> prompt,

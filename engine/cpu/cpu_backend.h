@@ -2,6 +2,7 @@
 // F32 or BF16 weights, a paged float32 KV cache, both cores via OpenMP.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -21,6 +22,8 @@ class CpuBackend : public Backend {
   const ModelConfig& config() const override { return weights_->config; }
   int32_t num_kv_blocks() const override { return num_blocks_; }
   int32_t kv_block_size() const override { return block_size_; }
+  // No workspace is sized in advance: any step the KV cache can hold.
+  StepCapacity step_capacity() const override { return {INT32_MAX, INT32_MAX}; }
   MemoryReport memory() const override;
 
  private:

@@ -7,6 +7,7 @@
 // CpuBackend, which it is tested against.
 #pragma once
 
+#include <algorithm>
 #include <cuda_runtime_api.h>
 
 #include <map>
@@ -35,6 +36,10 @@ class CudaBackend : public Backend {
   const ModelConfig& config() const override { return model_; }
   int32_t num_kv_blocks() const override { return num_blocks_; }
   int32_t kv_block_size() const override { return block_size_; }
+  // Every sequence of a step may sample a row of logits.
+  StepCapacity step_capacity() const override {
+    return {options_.max_num_tokens, std::min(options_.max_num_seqs, options_.max_logit_rows)};
+  }
   MemoryReport memory() const override { return memory_; }
 
  private:

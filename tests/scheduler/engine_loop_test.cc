@@ -9,6 +9,7 @@
 #include "scheduler/generate_alone.h"
 #include "engine/model_loader.h"
 #include "engine/backend_registry.h"
+#include "tests/engine/forwarding_backend.h"
 
 namespace switchyard::scheduler {
 namespace {
@@ -30,6 +31,7 @@ class EosOverride : public engine::Backend {
   const engine::ModelConfig& config() const override { return config_; }
   int32_t num_kv_blocks() const override { return inner_.num_kv_blocks(); }
   int32_t kv_block_size() const override { return inner_.kv_block_size(); }
+  engine::StepCapacity step_capacity() const override { return inner_.step_capacity(); }
   engine::MemoryReport memory() const override { return inner_.memory(); }
 
  private:
@@ -115,6 +117,38 @@ TEST_F(EngineLoopTest, StopConditionsEndBatchedRequestsAsTheyEndAlone) {
   EXPECT_EQ(got_[3].tokens, std::vector<int32_t>(reference.begin(), first_hook + 1));
   EXPECT_EQ(got_[3].finishes, std::vector<FinishReason>{FinishReason::kStopString});
   EXPECT_EQ(loop_->scheduler().stats().num_free_blocks, backend_->num_kv_blocks());
+}
+
+// A scheduler budget beyond what the backend runs in one step is refused at
+// start, naming both numbers, instead of failing steps later.
+TEST_F(EngineLoopTest, ABudgetBeyondTheBackendsStepCapacityIsRefused) {
+  class SmallSteps : public engine::test::ForwardingBackend {
+   public:
+    using ForwardingBackend::ForwardingBackend;
+    engine::StepCapacity step_capacity() const override { return {64, 4}; }
+  } small(*backend_);
+  SchedulerConfig config;
+  config.max_num_batched_tokens = 65;
+  config.max_num_seqs = 4;
+  auto loop = EngineLoop::Create(small, config);
+  ASSERT_EQ(loop.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(loop.status().message(), "max_num_batched_tokens is 65 but the cpu backend runs at most 64 tokens in one step");
+  config.max_num_batched_tokens = 64;
+  config.max_num_seqs = 5;
+  loop = EngineLoop::Create(small, config);
+  ASSERT_EQ(loop.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(loop.status().message(), "max_num_seqs is 5 but the cpu backend runs at most 4 sequences in one step");
+  config.max_num_seqs = 4;
+  EXPECT_TRUE(EngineLoop::Create(small, config).ok());
+  // Alone, a prompt longer than one step is prefilled in chunks.
+  std::vector<int32_t> long_prompt;
+  for (int i = 0; i < 100; ++i) long_prompt.push_back(kPrompt[i % kPrompt.size()]);
+  auto chunked = GenerateAlone(small, long_prompt, Greedy(3));
+  auto whole = GenerateAlone(*backend_, long_prompt, Greedy(3));
+  ASSERT_TRUE(chunked.ok()) << chunked.status();
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  ASSERT_EQ(chunked->tokens.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(chunked->tokens[i].token, whole->tokens[i].token);
 }
 
 TEST_F(EngineLoopTest, EosEndsARequestUnlessIgnored) {

@@ -125,12 +125,21 @@ absl::Status ParseTokenIds(const json& j, ModelConfig& c) {
   if (bos >= 0) c.bos_token_id = bos;
   auto it = j.find("eos_token_id");
   if (it == j.end() || it->is_null()) return absl::OkStatus();
+  // get<int32_t> would wrap 4294967298 to 2, a valid id: range-check first.
+  auto add = [&c](const json& e) -> absl::Status {
+    const int64_t v = e.get<int64_t>();
+    if (v < 0 || v > INT32_MAX) {
+      return FieldError("eos_token_id", absl::StrCat("holds ", e.dump(), ", not a token id"));
+    }
+    c.eos_token_ids.push_back(static_cast<int32_t>(v));
+    return absl::OkStatus();
+  };
   if (it->is_number_integer()) {
-    c.eos_token_ids.push_back(it->get<int32_t>());
+    RETURN_IF_ERROR(add(*it));
   } else if (it->is_array()) {
     for (const json& e : *it) {
       if (!e.is_number_integer()) return FieldError("eos_token_id", "must hold integers");
-      c.eos_token_ids.push_back(e.get<int32_t>());
+      RETURN_IF_ERROR(add(e));
     }
   } else {
     return FieldError("eos_token_id", "must be an integer or a list of integers");
@@ -259,6 +268,11 @@ absl::Status ModelConfig::Validate() const {
                                                           num_heads, ")"));
   }
   if (head_dim % 2 != 0) return FieldError("head_dim", absl::StrCat("must be even for RoPE, got ", head_dim));
+  // q_size() and kv_size() are ints (and no model's projection is wider).
+  if (int64_t{num_heads} * head_dim > INT32_MAX) {
+    return FieldError("head_dim", absl::StrCat("times num_attention_heads (", head_dim, " * ", num_heads,
+                                               ") overflows"));
+  }
   if (qk_norm == QkNorm::kWholeProjection && head_dim * num_heads != hidden_size) {
     return FieldError("hidden_size", "must equal num_attention_heads * head_dim for OLMoE q/k norm");
   }

@@ -87,6 +87,16 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Load(std::string_view toke
                    tok::DecoderFromJson(Member(json, "decoder"), t->decoder_traits_.get()));
   ASSIGN_OR_RETURN(tok::SpecialWrap wrap, tok::PostProcessorFromJson(Member(json, "post_processor")));
   t->wrap_ = std::make_unique<tok::SpecialWrap>(std::move(wrap));
+  // Encode emits these ids as written: one that names no token would reach
+  // the model past the end of its vocabulary (and its embedding table).
+  for (const std::vector<int32_t>* side : {&t->wrap_->prefix, &t->wrap_->suffix}) {
+    for (const int32_t id : *side) {
+      if (t->IdToToken(id) == nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("post_processor special token id ", id, " is not in the vocabulary"));
+      }
+    }
+  }
   // Without a config, the post-processor's first and last special tokens
   // are the best guess at BOS and EOS.
   if (!t->wrap_->prefix.empty()) t->bos_id_ = t->wrap_->prefix.front();

@@ -112,6 +112,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"gqa", R"({"num_key_value_heads": 3})", "must divide num_attention_heads"},
         BadCase{"dtype", R"({"torch_dtype": "float8"})", "torch_dtype"},
         BadCase{"eos", R"({"eos_token_id": 9999})", "eos_token_id"},
+        // Read as int32 it would wrap to id 2 (found with tests/fuzz).
+        BadCase{"eos_wraps", R"({"eos_token_id": 4294967298})", "'eos_token_id' holds 4294967298, not a token id"},
+        BadCase{"heads_overflow", R"({"head_dim": 1073741824})", "overflows"},
         BadCase{"mlp_only", R"({"mlp_only_layers": [9]})", "mlp_only_layers"},
         BadCase{"layer_types", R"({"layer_types": ["sliding_attention"]})", "layer_types"}),
     [](const auto& info) { return std::string(info.param.name); });

@@ -122,7 +122,13 @@ INSTANTIATE_TEST_SUITE_P(
         Refusal{"model", R"({"unk_token": "<unk>"})", "unk_token '<unk>' is not in the vocabulary"},
         Refusal{"model", R"({"merges": ["a x"]})", "missing from the vocabulary"},
         Refusal{"pre_tokenizer", R"({"type": "Split", "pattern": {"Regex": "(unclosed"}, "behavior": "Isolated"})",
-                "bad regex '(unclosed'"}));
+                "bad regex '(unclosed'"},
+        // Encode would emit the id as written, past the model's vocabulary
+        // (found by tests/fuzz/fuzz_tokenizer_json).
+        Refusal{"post_processor", R"({"type": "TemplateProcessing",
+                  "single": [{"SpecialToken": {"id": "<x>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+                  "special_tokens": {"<x>": {"id": "<x>", "ids": [99], "tokens": ["<x>"]}}})",
+                "post_processor special token id 99 is not in the vocabulary"}));
 
 TEST(Tokenizer, BosAndEosFromPostProcessorOrConfig) {
   nlohmann::json json = TinyTokenizer();

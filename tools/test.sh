@@ -4,7 +4,10 @@
 #
 #   tools/test.sh          everything: unit, integration, the emulated CUDA
 #                          tests, a one-minute soak and the deployment checks
-#                          (image build ~3-10 min)
+#                          (image build ~3-10 min); then the suite under
+#                          AddressSanitizer + UBSan and ThreadSanitizer
+#                          (tools/sanitize.sh) and the fuzz targets over their
+#                          corpora (tools/fuzz.sh)
 #   tools/test.sh --fast   the development loop: no deployment checks, no
 #                          emulated CUDA tests, no soak (ctest labels deploy,
 #                          emulated, soak)
@@ -24,3 +27,5 @@ if ((FAST)); then
 fi
 tools/setup.sh --deploy
 ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure --parallel "$(nproc)" --timeout 300 "$@"
+tools/sanitize.sh
+tools/fuzz.sh

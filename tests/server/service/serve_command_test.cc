@@ -9,6 +9,7 @@
 #include <fcntl.h>
 
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -24,7 +25,7 @@ namespace switchyard::server {
 namespace {
 
 // Starts the binary with its output in `log`, listening on `host_flags`
-// (none: the default address); returns its pid.
+// (none: the default address); returns its pid, or -1 if it cannot start.
 pid_t StartServer(const std::string& log, std::vector<std::string> host_flags = {"--host=127.0.0.1"}) {
   const std::string binary = std::string(SWITCHYARD_BINARY_DIR) + "/switchyard";
   posix_spawn_file_actions_t actions;
@@ -37,9 +38,15 @@ pid_t StartServer(const std::string& log, std::vector<std::string> host_flags = 
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  pid_t pid = 0;
-  EXPECT_EQ(posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ), 0);
+  pid_t pid = -1;
+  const int error = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
+  // Callers check pid > 0 before signalling it: kill(0, SIGTERM) would stop
+  // the whole process group, ctest included.
+  if (error != 0) {
+    ADD_FAILURE() << "cannot start " << binary << ": " << std::strerror(error);
+    return -1;
+  }
   return pid;
 }
 
@@ -68,6 +75,7 @@ std::string WaitForAddress(const std::string& log, const std::string& host_regex
 TEST(ServeCommandTest, SigtermDrainsInFlightCallsAndExitsZero) {
   const std::string log = testing::TempDir() + "/serve_command_test.log";
   const pid_t pid = StartServer(log);
+  ASSERT_GT(pid, 0);
   const std::string address = WaitForAddress(log);
   ASSERT_FALSE(address.empty()) << "no address logged";
   // A small, fixed receive window: the stream below (~100 KB with its
@@ -127,6 +135,7 @@ void StopServer(pid_t pid) {
 TEST(ServeCommandTest, ListensOnLoopbackByDefaultWithoutAWarning) {
   const std::string log = testing::TempDir() + "/serve_command_default_host.log";
   const pid_t pid = StartServer(log, {});
+  ASSERT_GT(pid, 0);
   EXPECT_FALSE(WaitForAddress(log).empty()) << ReadFile(log);
   StopServer(pid);
   EXPECT_EQ(ReadFile(log).find("beyond this machine"), std::string::npos) << ReadFile(log);
@@ -135,6 +144,7 @@ TEST(ServeCommandTest, ListensOnLoopbackByDefaultWithoutAWarning) {
 TEST(ServeCommandTest, WarnsWhenServingEveryInterfaceInPlaintextWithoutKeys) {
   const std::string log = testing::TempDir() + "/serve_command_open_host.log";
   const pid_t pid = StartServer(log, {"--host=0.0.0.0"});
+  ASSERT_GT(pid, 0);
   EXPECT_FALSE(WaitForAddress(log, "0\\.0\\.0\\.0").empty()) << ReadFile(log);
   StopServer(pid);
   EXPECT_NE(ReadFile(log).find("[warning] serving 0.0.0.0 beyond this machine without TLS or API keys"),

@@ -9,7 +9,8 @@
 #   bench/overload.sh [BUILD_DIR]     (default: build)
 #
 # Environment: CAPACITY [16], OVERLOAD [10], DURATION [30s], PROMPT_TOKENS
-# [32], MAX_TOKENS [32]. With 2 or more cores the server runs on core 0 and
+# [32], MAX_TOKENS [32], REQUEST_THREADS_NICE [the server's default, 10; 0 to
+# run gRPC's threads at the engine's priority]. With 2 or more cores the server runs on core 0 and
 # the load generator on the others (taskset), so that the server's share is
 # what is measured. Prints goodput at full load and overloaded, their ratio
 # (goal >= 0.9), and the mean time a refused call took, derived from the
@@ -36,7 +37,7 @@ source bench/serve_lib.sh
 
 running=$((CAPACITY / 2))
 OMP_NUM_THREADS=1 start_server 60 "${server_cpus[@]}" -- --backend=cpu --max-num-seqs="$running" \
-  --max-waiting=$((CAPACITY - running))
+  --max-waiting=$((CAPACITY - running)) ${REQUEST_THREADS_NICE:+--request-threads-nice="$REQUEST_THREADS_NICE"}
 
 # run CONCURRENCY: prints "goodput_per_s ok refused mean_refusal_ms"
 run() {

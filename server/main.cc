@@ -77,6 +77,9 @@ ABSL_FLAG(absl::Duration, max_connection_age, absl::InfiniteDuration(),
           "on), so that clients balancing over DNS find new replicas; default: never.");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
           "serve: after SIGTERM/SIGINT, how long calls in flight may finish before they are cancelled.");
+ABSL_FLAG(int32_t, request_threads_nice, 10,
+          "serve: how much nicer (0..19) than the engine thread the threads that accept, refuse and answer "
+          "calls run, so that a storm of calls cannot take the engine's cores; 0 = the same priority.");
 ABSL_FLAG(int32_t, metrics_port, 9090,
           "serve: Prometheus metrics at http://HOST:PORT/metrics, on their own port; 0 = no metrics.");
 ABSL_FLAG(absl::Duration, watchdog_timeout, absl::Seconds(60),
@@ -202,6 +205,7 @@ absl::StatusOr<switchyard::server::ServeConfig> ServeConfigFromFlags() {
   c.grpc.watchdog_timeout = absl::GetFlag(FLAGS_watchdog_timeout);
   c.engine.expert_load_window = absl::GetFlag(FLAGS_expert_load_window);
   c.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  c.request_threads_nice = absl::GetFlag(FLAGS_request_threads_nice);
   return c;
 }
 

@@ -2,7 +2,11 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -22,6 +26,10 @@ absl::Status ServeConfig::Validate() const {
   }
   if (max_expert_series < 0) {
     return absl::InvalidArgumentError(absl::StrCat("max_expert_series is ", max_expert_series, "; must be >= 0"));
+  }
+  if (request_threads_nice < 0 || request_threads_nice > 19) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("request_threads_nice is ", request_threads_nice, "; must be in [0, 19]"));
   }
   if (drain_timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
@@ -43,6 +51,17 @@ absl::Status RunServe(const ServeConfig& config) {
   ASSIGN_OR_RETURN(std::unique_ptr<engine::Tokenizer> tokenizer, LoadTokenizer(config.engine.model.path));
   spdlog::info("loading {}", config.engine.model.path);
   ASSIGN_OR_RETURN(std::unique_ptr<EngineService> engine, EngineService::Start(config.engine));
+  // The engine thread (and the OpenMP threads it starts) keeps this
+  // thread's priority; every thread started from here on (gRPC's, the
+  // metrics server's, the watchdog) inherits the lower one. On Linux,
+  // setpriority(PRIO_PROCESS, 0) sets the calling thread's nice alone.
+  if (config.request_threads_nice > 0) {
+    errno = 0;
+    const int nice = getpriority(PRIO_PROCESS, 0);
+    if (errno == 0 && setpriority(PRIO_PROCESS, 0, std::min(19, nice + config.request_threads_nice)) != 0) {
+      spdlog::warn("cannot lower the request threads' priority: {}", std::strerror(errno));
+    }
+  }
   std::unique_ptr<Metrics> metrics;
   if (config.metrics_port != 0) {
     ASSIGN_OR_RETURN(metrics, Metrics::Start({absl::StrCat(config.grpc.host, ":", config.metrics_port),

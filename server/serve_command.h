@@ -17,6 +17,12 @@ struct ServeConfig {
   int32_t metrics_port = 9090;  // Prometheus text on grpc.host:metrics_port/metrics; 0: none
   int32_t max_expert_series = 8192;  // MetricsConfig::max_expert_series
   absl::Duration drain_timeout = absl::Seconds(30);
+  // How much nicer (lower CPU priority, 0..19) every thread but the engine's
+  // runs: gRPC's threads, which accept, refuse and answer calls, the
+  // metrics server, the watchdog. Where they share cores with the engine, a
+  // storm of calls the server refuses then takes only the time the engine
+  // leaves, and goodput holds under overload (bench/RESULTS.md, "Overload").
+  int32_t request_threads_nice = 10;
 
   absl::Status Validate() const;
 };

@@ -1,5 +1,7 @@
 #include "server/service/engine_service.h"
 
+#include <pthread.h>
+
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -171,6 +173,8 @@ void EngineService::Publish(std::optional<absl::Duration> step) {
 }
 
 void EngineService::Run() {
+  // Named for top -H and /proc: the thread whose time is the goodput.
+  pthread_setname_np(pthread_self(), "sy-engine");
   const absl::Status loaded = Load();
   {
     std::lock_guard<std::mutex> lock(mu_);

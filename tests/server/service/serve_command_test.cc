@@ -10,7 +10,9 @@
 
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -139,6 +141,45 @@ TEST(ServeCommandTest, ListensOnLoopbackByDefaultWithoutAWarning) {
   EXPECT_FALSE(WaitForAddress(log).empty()) << ReadFile(log);
   StopServer(pid);
   EXPECT_EQ(ReadFile(log).find("beyond this machine"), std::string::npos) << ReadFile(log);
+}
+
+// The nice value of every thread of `pid`, by thread name (/proc/PID/task).
+std::multimap<std::string, int> ThreadNiceness(pid_t pid) {
+  std::multimap<std::string, int> nice;
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+    std::string name = ReadFile((task.path() / "comm").string());
+    if (!name.empty() && name.back() == '\n') name.pop_back();
+    // stat: "pid (comm) state ..." with nice the 19th field; comm may hold spaces.
+    const std::string stat = ReadFile((task.path() / "stat").string());
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+    }
+    nice.emplace(name, std::stoi(field));
+  }
+  return nice;
+}
+
+// The engine thread keeps the process's priority; every other thread
+// (gRPC's, the metrics server's, main) runs --request-threads-nice lower.
+TEST(ServeCommandTest, EveryThreadButTheEngineRunsNicer) {
+  const std::string log = testing::TempDir() + "/serve_command_nice.log";
+  const pid_t pid = StartServer(log);
+  ASSERT_GT(pid, 0);
+  ASSERT_FALSE(WaitForAddress(log).empty()) << ReadFile(log);
+  const std::multimap<std::string, int> nice = ThreadNiceness(pid);
+  StopServer(pid);
+  // The engine thread, and OpenMP's workers, which it starts and which
+  // inherit its name and priority.
+  ASSERT_GE(nice.count("sy-engine"), 1u);
+  const int engine = nice.find("sy-engine")->second;
+  int others = 0;
+  for (const auto& [name, value] : nice) {
+    EXPECT_EQ(value, name == "sy-engine" ? engine : engine + 10) << "thread " << name;
+    others += name != "sy-engine";
+  }
+  EXPECT_GT(others, 2);
 }
 
 TEST(ServeCommandTest, WarnsWhenServingEveryInterfaceInPlaintextWithoutKeys) {

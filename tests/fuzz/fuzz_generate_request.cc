@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "common/check.h"
 #include "engine/model_config.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "google/protobuf/stubs/logging.h"
@@ -18,16 +19,6 @@
 
 namespace switchyard::server {
 namespace {
-
-// A broken promise: abort() makes libFuzzer save the input as a crash.
-#define FUZZ_CHECK(condition)                                             \
-  do {                                                                    \
-    if (!(condition)) {                                                   \
-      std::fprintf(stderr, "broken promise: %s (%s:%d)\n", #condition,   \
-                   __FILE__, __LINE__);                                   \
-      std::abort();                                                       \
-    }                                                                     \
-  } while (0)
 
 // An error message is a fixed sentence, field names, a few numbers (20
 // characters at most each) and at most one client string, quoted cut to
@@ -58,21 +49,21 @@ const DemoModel& Demo() {
 
 void CheckAccepted(const v1::GenerateRequest& request, const GenerationInput& in) {
   const engine::ModelConfig& model = Demo().config;
-  FUZZ_CHECK(!in.prompt_ids.empty());
-  for (int32_t id : in.prompt_ids) FUZZ_CHECK(id >= 0 && id < model.vocab_size);
+  SWITCHYARD_CHECK(!in.prompt_ids.empty());
+  for (int32_t id : in.prompt_ids) SWITCHYARD_CHECK(id >= 0 && id < model.vocab_size);
   if (request.has_token_ids()) {
     const auto& ids = request.token_ids().ids();
-    FUZZ_CHECK(std::equal(in.prompt_ids.begin(), in.prompt_ids.end(), ids.begin(), ids.end()));
+    SWITCHYARD_CHECK(std::equal(in.prompt_ids.begin(), in.prompt_ids.end(), ids.begin(), ids.end()));
   } else {
-    FUZZ_CHECK(request.has_text() && in.prompt_ids == Demo().tokenizer->Encode(request.text()));
+    SWITCHYARD_CHECK(request.has_text() && in.prompt_ids == Demo().tokenizer->Encode(request.text()));
   }
-  FUZZ_CHECK(in.sampling.Validate(model.vocab_size).ok());
-  FUZZ_CHECK(in.sampling.max_tokens >= 1);
-  FUZZ_CHECK(static_cast<int64_t>(in.prompt_ids.size()) + in.sampling.max_tokens <=
+  SWITCHYARD_CHECK(in.sampling.Validate(model.vocab_size).ok());
+  SWITCHYARD_CHECK(in.sampling.max_tokens >= 1);
+  SWITCHYARD_CHECK(static_cast<int64_t>(in.prompt_ids.size()) + in.sampling.max_tokens <=
              model.max_position_embeddings);
-  FUZZ_CHECK(in.stop.size() == static_cast<size_t>(request.stopping().stop_size()));
-  for (const std::string& stop : in.stop) FUZZ_CHECK(!stop.empty());
-  FUZZ_CHECK(in.return_routing == request.return_routing());
+  SWITCHYARD_CHECK(in.stop.size() == static_cast<size_t>(request.stopping().stop_size()));
+  for (const std::string& stop : in.stop) SWITCHYARD_CHECK(!stop.empty());
+  SWITCHYARD_CHECK(in.return_routing == request.return_routing());
 }
 
 }  // namespace
@@ -93,8 +84,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::StatusOr<server::GenerationInput> input =
       server::ParseGenerateRequest(request, *server::Demo().tokenizer, server::Demo().config);
   if (!input.ok()) {
-    FUZZ_CHECK(input.status().code() == absl::StatusCode::kInvalidArgument);
-    FUZZ_CHECK(input.status().message().size() <= server::kMaxErrorMessageBytes);
+    SWITCHYARD_CHECK(input.status().code() == absl::StatusCode::kInvalidArgument);
+    SWITCHYARD_CHECK(input.status().message().size() <= server::kMaxErrorMessageBytes);
     return 0;
   }
   server::CheckAccepted(request, *input);

@@ -9,13 +9,12 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/check.h"
 #include "engine/dtype.h"
 #include "engine/safetensors.h"
 #include "nlohmann/json.hpp"
@@ -23,26 +22,16 @@
 namespace switchyard::engine {
 namespace {
 
-// A broken promise: abort() makes libFuzzer save the input as a crash.
-#define FUZZ_CHECK(condition)                                             \
-  do {                                                                    \
-    if (!(condition)) {                                                   \
-      std::fprintf(stderr, "broken promise: %s (%s:%d)\n", #condition,   \
-                   __FILE__, __LINE__);                                   \
-      std::abort();                                                       \
-    }                                                                     \
-  } while (0)
-
 // The input as a file: one memfd for the whole process, rewritten each run.
 const std::string& WriteInput(const uint8_t* data, size_t size) {
   static const int fd = memfd_create("fuzz.safetensors", MFD_CLOEXEC);
   static const std::string path = "/proc/self/fd/" + std::to_string(fd);
-  FUZZ_CHECK(fd >= 0);
-  FUZZ_CHECK(ftruncate(fd, static_cast<off_t>(size)) == 0);
+  SWITCHYARD_CHECK(fd >= 0);
+  SWITCHYARD_CHECK(ftruncate(fd, static_cast<off_t>(size)) == 0);
   size_t written = 0;
   while (written < size) {
     const ssize_t n = pwrite(fd, data + written, size - written, static_cast<off_t>(written));
-    FUZZ_CHECK(n > 0);
+    SWITCHYARD_CHECK(n > 0);
     written += static_cast<size_t>(n);
   }
   return path;
@@ -52,41 +41,41 @@ void CheckAccepted(const SafetensorsFile& file, const uint8_t* data, size_t size
   // Open accepted the header, so it is 8 bytes of length, then that much JSON.
   uint64_t header_bytes;
   std::memcpy(&header_bytes, data, 8);
-  FUZZ_CHECK(header_bytes <= size - 8);
+  SWITCHYARD_CHECK(header_bytes <= size - 8);
   const uint8_t* buffer = data + 8 + header_bytes;
   const uint64_t buffer_size = size - 8 - header_bytes;
   const auto header = nlohmann::json::parse(data + 8, buffer, nullptr, /*allow_exceptions=*/false);
-  FUZZ_CHECK(header.is_object());
+  SWITCHYARD_CHECK(header.is_object());
 
   const std::vector<TensorView>& tensors = file.tensors();
-  FUZZ_CHECK(tensors.size() == header.size() - header.contains("__metadata__"));
+  SWITCHYARD_CHECK(tensors.size() == header.size() - header.contains("__metadata__"));
   std::vector<std::pair<uint64_t, uint64_t>> spans;  // [begin, end) of non-empty tensors
   for (size_t i = 0; i < tensors.size(); ++i) {
     const TensorView& t = tensors[i];
-    if (i > 0) FUZZ_CHECK(tensors[i - 1].name < t.name);  // sorted, no repeats
-    FUZZ_CHECK(file.Find(t.name) == &t);
-    FUZZ_CHECK(t.file == file.path());
+    if (i > 0) SWITCHYARD_CHECK(tensors[i - 1].name < t.name);  // sorted, no repeats
+    SWITCHYARD_CHECK(file.Find(t.name) == &t);
+    SWITCHYARD_CHECK(t.file == file.path());
     const nlohmann::json& entry = header.at(t.name);
-    FUZZ_CHECK(entry.at("dtype") == DTypeName(t.dtype));
-    FUZZ_CHECK(entry.at("shape") == t.shape);
-    FUZZ_CHECK(t.nbytes == static_cast<uint64_t>(t.numel()) * DTypeSize(t.dtype));
+    SWITCHYARD_CHECK(entry.at("dtype") == DTypeName(t.dtype));
+    SWITCHYARD_CHECK(entry.at("shape") == t.shape);
+    SWITCHYARD_CHECK(t.nbytes == static_cast<uint64_t>(t.numel()) * DTypeSize(t.dtype));
     const uint64_t begin = entry.at("data_offsets").at(0).get<uint64_t>();
     const uint64_t end = entry.at("data_offsets").at(1).get<uint64_t>();
-    FUZZ_CHECK(begin <= end && end <= buffer_size && end - begin == t.nbytes);
+    SWITCHYARD_CHECK(begin <= end && end <= buffer_size && end - begin == t.nbytes);
     if (t.nbytes == 0) continue;
     // The mapping holds the file's bytes: the view must show the ones the
     // header names, and reading its first and last byte must not fault.
-    FUZZ_CHECK(std::memcmp(t.data, buffer + begin, t.nbytes) == 0);
-    FUZZ_CHECK(t.data[0] == static_cast<std::byte>(buffer[begin]));
-    FUZZ_CHECK(t.data[t.nbytes - 1] == static_cast<std::byte>(buffer[end - 1]));
+    SWITCHYARD_CHECK(std::memcmp(t.data, buffer + begin, t.nbytes) == 0);
+    SWITCHYARD_CHECK(t.data[0] == static_cast<std::byte>(buffer[begin]));
+    SWITCHYARD_CHECK(t.data[t.nbytes - 1] == static_cast<std::byte>(buffer[end - 1]));
     // Views into one mapping: their distances are the header's offsets'.
-    FUZZ_CHECK(t.data - tensors[0].data ==
+    SWITCHYARD_CHECK(t.data - tensors[0].data ==
                static_cast<std::ptrdiff_t>(begin) -
                    static_cast<std::ptrdiff_t>(header.at(tensors[0].name).at("data_offsets").at(0).get<uint64_t>()));
     spans.emplace_back(begin, end);
   }
   std::sort(spans.begin(), spans.end());
-  for (size_t i = 1; i < spans.size(); ++i) FUZZ_CHECK(spans[i - 1].second <= spans[i].first);
+  for (size_t i = 1; i < spans.size(); ++i) SWITCHYARD_CHECK(spans[i - 1].second <= spans[i].first);
 }
 
 }  // namespace
@@ -99,7 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!file.ok()) {
     // A readable regular file can only be malformed or unsupported.
     const absl::StatusCode code = file.status().code();
-    FUZZ_CHECK(code == absl::StatusCode::kDataLoss || code == absl::StatusCode::kInvalidArgument);
+    SWITCHYARD_CHECK(code == absl::StatusCode::kDataLoss || code == absl::StatusCode::kInvalidArgument);
     return 0;
   }
   CheckAccepted(**file, data, size);

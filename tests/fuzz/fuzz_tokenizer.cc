@@ -20,21 +20,12 @@
 #include <vector>
 
 #include "absl/types/span.h"
+#include "common/check.h"
 #include "engine/tokenizer/incremental_decoder.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace switchyard::engine {
 namespace {
-
-// A broken promise: abort() makes libFuzzer save the input as a crash.
-#define FUZZ_CHECK(condition)                                             \
-  do {                                                                    \
-    if (!(condition)) {                                                   \
-      std::fprintf(stderr, "broken promise: %s (%s:%d)\n", #condition,   \
-                   __FILE__, __LINE__);                                   \
-      std::abort();                                                       \
-    }                                                                     \
-  } while (0)
 
 // Relative to tests/fixtures; each has a tokenizer.json (and perhaps a
 // tokenizer_config.json). tests/fuzz/make_corpus.py lists them in this order.
@@ -89,15 +80,15 @@ void CheckStreaming(const Tokenizer& tokenizer, absl::Span<const int32_t> ids, b
   std::string streamed;
   for (int32_t id : ids) {
     const std::string pending = decoder.Pending();
-    FUZZ_CHECK(StartsCharacter(pending));
+    SWITCHYARD_CHECK(StartsCharacter(pending));
     const std::string piece = decoder.Add(id);
-    FUZZ_CHECK(StartsCharacter(piece));
+    SWITCHYARD_CHECK(StartsCharacter(piece));
     streamed += piece;
   }
   const std::string rest = decoder.Flush();
-  FUZZ_CHECK(StartsCharacter(rest));
+  SWITCHYARD_CHECK(StartsCharacter(rest));
   streamed += rest;
-  FUZZ_CHECK(streamed == tokenizer.Decode(ids, skip_special));
+  SWITCHYARD_CHECK(streamed == tokenizer.Decode(ids, skip_special));
 }
 
 void CheckCompletion(const Tokenizer& tokenizer, absl::Span<const int32_t> prompt,
@@ -106,7 +97,7 @@ void CheckCompletion(const Tokenizer& tokenizer, absl::Span<const int32_t> promp
   all.insert(all.end(), completion.begin(), completion.end());
   const std::string whole = tokenizer.Decode(all, skip_special);
   const std::string after = DecodeAfter(tokenizer, prompt, completion, skip_special);
-  FUZZ_CHECK(whole.ends_with(after));
+  SWITCHYARD_CHECK(whole.ends_with(after));
 }
 
 // Two bytes -> an id: 15 in 16 inside the vocabulary, where the decoders have
@@ -131,12 +122,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const Tokenizer& tokenizer = *Tokenizers()[data[0] % kNumTokenizers];
   const int32_t vocab_size = tokenizer.vocab_size();
-  FUZZ_CHECK(vocab_size > 0);
+  SWITCHYARD_CHECK(vocab_size > 0);
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
 
   for (bool add_special : {true, false}) {
     const std::vector<int32_t> ids = tokenizer.Encode(text, add_special);
-    for (int32_t id : ids) FUZZ_CHECK(id >= 0 && id < vocab_size);
+    for (int32_t id : ids) SWITCHYARD_CHECK(id >= 0 && id < vocab_size);
     CheckStreaming(tokenizer, ids, /*skip_special=*/!add_special);
   }
 

@@ -8,28 +8,17 @@
 // builds encodes to ids in [0, vocab_size()), names BOS and EOS inside the
 // vocabulary, and decodes, all at once and streaming, to the same text.
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/check.h"
 #include "engine/tokenizer/incremental_decoder.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace switchyard::engine {
 namespace {
-
-// A broken promise: abort() makes libFuzzer save the input as a crash.
-#define FUZZ_CHECK(condition)                                             \
-  do {                                                                    \
-    if (!(condition)) {                                                   \
-      std::fprintf(stderr, "broken promise: %s (%s:%d)\n", #condition,   \
-                   __FILE__, __LINE__);                                   \
-      std::abort();                                                       \
-    }                                                                     \
-  } while (0)
 
 // Words, digits, spaces to strip or keep, a special-looking token, accented
 // and CJK letters, an emoji (byte fallback) and a byte that is not UTF-8.
@@ -37,19 +26,19 @@ constexpr std::string_view kText = " Hello  wörld 123\n<s>你好 😀\xff";
 
 void CheckTokenizer(const Tokenizer& tokenizer) {
   const int32_t vocab_size = tokenizer.vocab_size();
-  FUZZ_CHECK(vocab_size >= 0);
-  if (tokenizer.bos_id()) FUZZ_CHECK(*tokenizer.bos_id() >= 0 && *tokenizer.bos_id() < vocab_size);
-  if (tokenizer.eos_id()) FUZZ_CHECK(*tokenizer.eos_id() >= 0 && *tokenizer.eos_id() < vocab_size);
+  SWITCHYARD_CHECK(vocab_size >= 0);
+  if (tokenizer.bos_id()) SWITCHYARD_CHECK(*tokenizer.bos_id() >= 0 && *tokenizer.bos_id() < vocab_size);
+  if (tokenizer.eos_id()) SWITCHYARD_CHECK(*tokenizer.eos_id() >= 0 && *tokenizer.eos_id() < vocab_size);
   for (bool add_special : {true, false}) {
     const std::vector<int32_t> ids = tokenizer.Encode(kText, add_special);
-    for (int32_t id : ids) FUZZ_CHECK(id >= 0 && id < vocab_size);
+    for (int32_t id : ids) SWITCHYARD_CHECK(id >= 0 && id < vocab_size);
     for (bool skip_special : {true, false}) {
       const std::string text = tokenizer.Decode(ids, skip_special);
       IncrementalDecoder decoder(tokenizer, skip_special);
       std::string streamed;
       for (int32_t id : ids) streamed += decoder.Add(id);
       streamed += decoder.Flush();
-      FUZZ_CHECK(streamed == text);
+      SWITCHYARD_CHECK(streamed == text);
     }
   }
 }
@@ -74,7 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!tokenizer.ok()) {
     // Malformed, or a component or option the tokenizer does not implement.
     const absl::StatusCode code = tokenizer.status().code();
-    FUZZ_CHECK(code == absl::StatusCode::kInvalidArgument || code == absl::StatusCode::kUnimplemented);
+    SWITCHYARD_CHECK(code == absl::StatusCode::kInvalidArgument || code == absl::StatusCode::kUnimplemented);
     return 0;
   }
   CheckTokenizer(**tokenizer);

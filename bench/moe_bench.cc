@@ -109,7 +109,7 @@ void BM_DecodeStep(benchmark::State& state, engine::ModelSource source) {
     return;
   }
   const engine::ModelWeights* w = weights->get();
-  auto backend = engine::CreateBackend("cpu");
+  auto backend = engine::CreateBackend("cpu", {512, 64});
   engine::KvCacheConfig kv;
   kv.num_blocks = 16;
   if (!(*backend)->Load(std::move(*weights), kv).ok()) {

@@ -72,7 +72,7 @@ void BM_Throughput(benchmark::State& state, engine::ModelSource source, int32_t 
     state.SkipWithError(weights.status().ToString().c_str());
     return;
   }
-  auto backend = std::move(*engine::CreateBackend("cpu"));
+  auto backend = std::move(*engine::CreateBackend("cpu", {512, 64}));
   engine::KvCacheConfig kv;
   kv.num_blocks = concurrency * ((16 + max_tokens + 15) / 16);
   if (absl::Status st = backend->Load(std::move(*weights), kv); !st.ok()) {

@@ -23,8 +23,8 @@ absl::Status KvCacheConfig::Validate() const {
   return absl::OkStatus();
 }
 
-int64_t KvCacheConfig::BlockBytes(const ModelConfig& config, int32_t block_size) {
-  return int64_t{2} * config.num_layers * block_size * config.kv_size() * sizeof(float);
+int64_t KvCacheConfig::BlockBytes(const ModelConfig& config, int32_t block_size, DType element) {
+  return int64_t{2} * config.num_layers * block_size * config.kv_size() * static_cast<int64_t>(DTypeSize(element));
 }
 
 absl::Status ValidateBatch(const Batch& batch, const ModelConfig& config, int32_t num_blocks, int32_t block_size) {

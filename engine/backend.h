@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/cord.h"
 #include "engine/batch.h"
+#include "engine/dtype.h"
 #include "engine/model_config.h"
 #include "engine/model_weights.h"
 
@@ -27,14 +28,22 @@ struct KvCacheConfig {
   double device_memory_fraction = 0;
 
   absl::Status Validate() const;
-  // Bytes one block takes for `config` (K and V, every layer, float32).
-  static int64_t BlockBytes(const ModelConfig& config, int32_t block_size);
+  // Bytes one block takes for `config`: K and V, every layer, `element`s
+  // (float32 on the CPU, bfloat16 on CUDA). The one place this is computed.
+  static int64_t BlockBytes(const ModelConfig& config, int32_t block_size, DType element);
 };
 
-// What one step may hold, fixed when a backend is created (the CUDA backend
-// sizes its workspace and its decode graphs by it). EngineLoop::Create
-// refuses a scheduler budget larger than this, naming both numbers, instead
-// of failing steps later.
+// KV blocks that `num_tokens` positions take (the last one partly filled):
+// the one round-up, shared by the block manager and the backends.
+constexpr int64_t KvBlocksFor(int64_t num_tokens, int32_t block_size) {
+  return (num_tokens + block_size - 1) / block_size;
+}
+
+// What one step may hold, fixed when a backend is created: CreateBackend
+// passes the scheduler's budget, which the CUDA backend sizes its workspace
+// and its decode graphs by (the CPU backend has no limit). EngineLoop::Create
+// refuses a scheduler budget larger than what the backend reports, naming
+// both numbers, instead of failing steps later.
 struct StepCapacity {
   int32_t max_tokens = 0;     // tokens in one Batch
   int32_t max_sequences = 0;  // sequences in one Batch
@@ -68,8 +77,11 @@ class Backend {
   virtual absl::StatusOr<ForwardResult> Forward(const Batch& batch) = 0;
 
   virtual const ModelConfig& config() const = 0;
+  // The paged KV cache, once loaded: how many blocks, of how many tokens,
+  // taking how many bytes each.
   virtual int32_t num_kv_blocks() const = 0;
   virtual int32_t kv_block_size() const = 0;
+  virtual int64_t kv_block_bytes() const = 0;
   virtual StepCapacity step_capacity() const = 0;
   virtual MemoryReport memory() const = 0;
 };

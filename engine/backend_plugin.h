@@ -25,7 +25,7 @@
 
 namespace switchyard::engine {
 
-inline constexpr uint32_t kBackendPluginAbiVersion = 1;
+inline constexpr uint32_t kBackendPluginAbiVersion = 2;
 inline constexpr char kBackendPluginSymbol[] = "switchyard_backend_plugin";
 
 // FNV-1a over the sizes of the shared types (and of std::string and
@@ -48,10 +48,12 @@ struct SwitchyardBackendPlugin {
   uint32_t abi_version;       // kBackendPluginAbiVersion of the plugin's build: always first
   uint64_t interface_layout;  // BackendInterfaceLayout() of the plugin's build
   const char* name;           // the backend's name, as --backend spells it
-  // A new backend (the caller owns it), or nullptr with the reason (no
-  // device, wrong architecture) written to `error`, NUL-terminated, at most
-  // `error_size` bytes.
-  switchyard::engine::Backend* (*create)(char* error, size_t error_size);
+  // A new backend (the caller owns it) that runs steps of up to `capacity`
+  // (the scheduler's budget), or nullptr with the reason (no device, wrong
+  // architecture, a capacity it cannot hold) written to `error`,
+  // NUL-terminated, at most `error_size` bytes.
+  switchyard::engine::Backend* (*create)(const switchyard::engine::StepCapacity* capacity, char* error,
+                                         size_t error_size);
 };
 
 using SwitchyardBackendPluginFn = const SwitchyardBackendPlugin* (*)();

@@ -32,7 +32,8 @@ void* OpenLibrary(const std::string& library, std::string* error) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Backend>> LoadBackendPlugin(std::string_view name, const std::string& library) {
+absl::StatusOr<std::unique_ptr<Backend>> LoadBackendPlugin(std::string_view name, const std::string& library,
+                                                           const StepCapacity& capacity) {
   const std::string unavailable = std::string(name) + " backend unavailable: ";
   std::string open_error;
   void* lib = OpenLibrary(library, &open_error);
@@ -57,7 +58,7 @@ absl::StatusOr<std::unique_ptr<Backend>> LoadBackendPlugin(std::string_view name
                      kBackendPluginAbiVersion, ": build the plugin and the server from the same source"));
   }
   char error[512] = "";
-  Backend* backend = plugin->create(error, sizeof error);
+  Backend* backend = plugin->create(&capacity, error, sizeof error);
   if (backend == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat(unavailable, error));
   }

@@ -11,22 +11,24 @@ namespace {
 
 struct RegisteredBackend {
   const char* name;
-  absl::StatusOr<std::unique_ptr<Backend>> (*create)();
+  absl::StatusOr<std::unique_ptr<Backend>> (*create)(const StepCapacity& capacity);
 };
 
 // The registry, in `auto`'s order of preference: one line per backend. A
 // backend in process names its constructor; a plugin names its library
 // (engine/backend_plugin.h).
 constexpr RegisteredBackend kBackends[] = {
-    {"cuda", [] { return LoadBackendPlugin("cuda", "libswitchyard_cuda.so"); }},
-    {"cpu", []() -> absl::StatusOr<std::unique_ptr<Backend>> { return std::make_unique<CpuBackend>(); }},
+    {"cuda", [](const StepCapacity& capacity) { return LoadBackendPlugin("cuda", "libswitchyard_cuda.so", capacity); }},
+    // Sizes nothing in advance: any step the KV cache holds.
+    {"cpu",
+     [](const StepCapacity&) -> absl::StatusOr<std::unique_ptr<Backend>> { return std::make_unique<CpuBackend>(); }},
 };
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(std::string_view name) {
+absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(std::string_view name, const StepCapacity& capacity) {
   for (const RegisteredBackend& b : kBackends) {
-    if (name == b.name) return b.create();
+    if (name == b.name) return b.create(capacity);
   }
   if (name != "auto") {
     return absl::InvalidArgumentError(
@@ -34,7 +36,7 @@ absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(std::string_view name) {
   }
   absl::Status last;
   for (const RegisteredBackend& b : kBackends) {
-    absl::StatusOr<std::unique_ptr<Backend>> backend = b.create();
+    absl::StatusOr<std::unique_ptr<Backend>> backend = b.create(capacity);
     if (backend.ok()) return backend;
     spdlog::info("backend auto: not {} ({})", b.name, backend.status().ToString());
     last = backend.status();

@@ -11,11 +11,12 @@
 
 namespace switchyard::engine {
 
-// A registered name, or "auto": the first registered backend (in the
+// A registered name, or "auto", asked to run steps of up to `capacity` (the
+// scheduler's budget): the first registered backend (in the
 // registry's order of preference) that can be created here, with a log line
 // for each one passed over and why. INVALID_ARGUMENT for an unknown name,
 // listing the known ones; a backend that cannot be created here says why.
-absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(std::string_view name);
+absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(std::string_view name, const StepCapacity& capacity);
 
 // The names --backend accepts, "auto" last: "cuda, cpu, auto".
 std::string BackendNames();

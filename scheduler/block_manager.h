@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/backend.h"
+
 namespace switchyard::scheduler {
 
 struct KvCacheShape {
@@ -19,7 +21,7 @@ class BlockManager {
   explicit BlockManager(KvCacheShape shape);  // both fields must be >= 1
 
   // Blocks that hold `num_tokens` positions.
-  int64_t BlocksFor(int64_t num_tokens) const { return (num_tokens + shape_.block_size - 1) / shape_.block_size; }
+  int64_t BlocksFor(int64_t num_tokens) const { return engine::KvBlocksFor(num_tokens, shape_.block_size); }
   // Grows `table` to cover positions [0, num_tokens). All or nothing: false,
   // with `table` unchanged, when the free blocks do not suffice.
   bool Grow(std::vector<int32_t>& table, int64_t num_tokens);

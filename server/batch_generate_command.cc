@@ -116,17 +116,13 @@ nlohmann::json ToJson(size_t index, const LineRequest& request, const Result& re
 
 }  // namespace
 
-absl::Status BatchGenerateConfig::Validate() const {
-  if (model.path.empty()) return absl::InvalidArgumentError("--model is required");
-  RETURN_IF_ERROR(kv_cache.Validate());
-  return scheduler.Validate();
-}
+absl::Status BatchGenerateConfig::Validate() const { return engine.Validate(); }
 
 absl::Status RunBatchGenerate(const BatchGenerateConfig& config, std::istream& in, std::ostream& out) {
   RETURN_IF_ERROR(config.Validate());
   ASSIGN_OR_RETURN(std::vector<LineRequest> requests, ReadRequests(in, config.defaults));
   // Text prompts, stop strings and text output need the model's tokenizer.
-  absl::StatusOr<std::unique_ptr<engine::Tokenizer>> tokenizer = LoadTokenizer(config.model.path);
+  absl::StatusOr<std::unique_ptr<engine::Tokenizer>> tokenizer = LoadTokenizer(config.engine.model.path);
   if (!tokenizer.ok() && !absl::IsNotFound(tokenizer.status())) return tokenizer.status();
   std::vector<engine::StopStrings> stops;
   for (LineRequest& r : requests) {
@@ -138,10 +134,9 @@ absl::Status RunBatchGenerate(const BatchGenerateConfig& config, std::istream& i
     if (!r.prompt.empty()) r.prompt_ids = (*tokenizer)->Encode(r.prompt);
     stops.emplace_back(**tokenizer, r.stop, r.prompt_ids);
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<engine::ModelWeights> weights, engine::LoadModel(config.model));
-  ASSIGN_OR_RETURN(std::unique_ptr<engine::Backend> backend, engine::CreateBackend(config.backend));
-  RETURN_IF_ERROR(backend->Load(std::move(weights), config.kv_cache));
-  ASSIGN_OR_RETURN(std::unique_ptr<scheduler::EngineLoop> loop, scheduler::EngineLoop::Create(*backend, config.scheduler));
+  ASSIGN_OR_RETURN(std::unique_ptr<engine::Backend> backend, LoadBackend(config.engine));
+  ASSIGN_OR_RETURN(std::unique_ptr<scheduler::EngineLoop> loop,
+                   scheduler::EngineLoop::Create(*backend, config.engine.scheduler));
 
   std::vector<Result> results(requests.size());
   size_t submitted = 0, written = 0;

@@ -19,18 +19,13 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "engine/backend.h"
-#include "engine/model_loader.h"
 #include "engine/sampling_params.h"
-#include "scheduler/scheduler_config.h"
+#include "server/engine_config.h"
 
 namespace switchyard::server {
 
 struct BatchGenerateConfig {
-  engine::ModelSource model;
-  std::string backend = "auto";
-  engine::KvCacheConfig kv_cache;
-  scheduler::SchedulerConfig scheduler;
+  EngineConfig engine;
   // What a line's missing fields take (the command line's sampling flags).
   engine::SamplingParams defaults;
 

@@ -5,7 +5,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "engine/backend_registry.h"
 #include "scheduler/generate_alone.h"
 #include "common/status_macros.h"
 #include "engine/tokenizer/incremental_decoder.h"
@@ -15,11 +14,10 @@
 namespace switchyard::server {
 
 absl::Status GenerateCommandConfig::Validate() const {
-  if (model.path.empty()) return absl::InvalidArgumentError("--model is required");
   if (prompt_ids.empty() == prompt_text.empty()) {
     return absl::InvalidArgumentError("give exactly one of --prompt TEXT and --prompt-ids 1,2,3");
   }
-  return kv_cache.Validate();
+  return engine.Validate();
 }
 
 absl::StatusOr<std::vector<int32_t>> ParseIdList(const std::string& text, const char* flag) {
@@ -47,7 +45,7 @@ absl::StatusOr<std::unique_ptr<engine::Tokenizer>> LoadTokenizer(const std::stri
 absl::Status RunGenerate(const GenerateCommandConfig& config, std::ostream& out) {
   RETURN_IF_ERROR(config.Validate());
   // Without a tokenizer the command still runs on token ids and prints ids.
-  absl::StatusOr<std::unique_ptr<engine::Tokenizer>> tokenizer = LoadTokenizer(config.model.path);
+  absl::StatusOr<std::unique_ptr<engine::Tokenizer>> tokenizer = LoadTokenizer(config.engine.model.path);
   if (!tokenizer.ok() && !absl::IsNotFound(tokenizer.status())) return tokenizer.status();
   std::vector<int32_t> prompt = config.prompt_ids;
   if (!config.prompt_text.empty()) {
@@ -55,9 +53,7 @@ absl::Status RunGenerate(const GenerateCommandConfig& config, std::ostream& out)
                                                                            tokenizer.status().message()));
     prompt = (*tokenizer)->Encode(config.prompt_text);
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<engine::ModelWeights> weights, engine::LoadModel(config.model));
-  ASSIGN_OR_RETURN(std::unique_ptr<engine::Backend> backend, engine::CreateBackend(config.backend));
-  RETURN_IF_ERROR(backend->Load(std::move(weights), config.kv_cache));
+  ASSIGN_OR_RETURN(std::unique_ptr<engine::Backend> backend, LoadBackend(config.engine));
   ASSIGN_OR_RETURN(scheduler::GenerationResult result, scheduler::GenerateAlone(*backend, prompt, config.sampling));
 
   std::vector<int32_t> ids;

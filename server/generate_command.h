@@ -7,17 +7,14 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "engine/backend.h"
-#include "engine/model_loader.h"
 #include "engine/sampling_params.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "server/engine_config.h"
 
 namespace switchyard::server {
 
 struct GenerateCommandConfig {
-  engine::ModelSource model;
-  std::string backend = "auto";
-  engine::KvCacheConfig kv_cache;
+  EngineConfig engine;  // its scheduler limits bound the prompt's chunks
   std::vector<int32_t> prompt_ids;  // exactly one of prompt_ids and prompt_text
   std::string prompt_text;          // encoded with the model's tokenizer.json
   engine::SamplingParams sampling;

@@ -129,30 +129,26 @@ int Fail(const std::string& message) {
   return 2;
 }
 
-absl::StatusOr<switchyard::server::BatchGenerateConfig> BatchConfigFromFlags(
-    const switchyard::server::GenerateCommandConfig& single) {
-  switchyard::server::BatchGenerateConfig c;
-  c.model = single.model;
-  c.backend = single.backend;
-  c.kv_cache = single.kv_cache;
-  c.defaults = single.sampling;
+// The engine's settings, mapped from the flags once for every command.
+absl::StatusOr<switchyard::server::EngineConfig> EngineConfigFromFlags() {
+  switchyard::server::EngineConfig c;
+  ASSIGN_OR_RETURN(c.model.path, ModelPathFromFlags());
+  ASSIGN_OR_RETURN(c.model.format, switchyard::engine::ParseLoadFormat(absl::GetFlag(FLAGS_load_format)));
+  c.backend = absl::GetFlag(FLAGS_backend);
+  c.kv_cache.block_size = absl::GetFlag(FLAGS_kv_block_size);
+  c.kv_cache.memory_bytes = absl::GetFlag(FLAGS_kv_cache_mb) << 20;
+  c.kv_cache.device_memory_fraction = absl::GetFlag(FLAGS_gpu_memory_fraction);
   c.scheduler.max_num_batched_tokens = absl::GetFlag(FLAGS_max_num_batched_tokens);
   c.scheduler.max_num_seqs = absl::GetFlag(FLAGS_max_num_seqs);
   c.scheduler.max_waiting = absl::GetFlag(FLAGS_max_waiting);
   return c;
 }
 
-absl::StatusOr<switchyard::server::GenerateCommandConfig> GenerateConfigFromFlags() {
+absl::StatusOr<switchyard::server::GenerateCommandConfig> GenerateConfigFromFlags(
+    const switchyard::server::EngineConfig& engine) {
   using switchyard::server::ParseIdList;
   switchyard::server::GenerateCommandConfig c;
-  ASSIGN_OR_RETURN(c.model.path, ModelPathFromFlags());
-  auto format = switchyard::engine::ParseLoadFormat(absl::GetFlag(FLAGS_load_format));
-  if (!format.ok()) return format.status();
-  c.model.format = *format;
-  c.backend = absl::GetFlag(FLAGS_backend);
-  c.kv_cache.block_size = absl::GetFlag(FLAGS_kv_block_size);
-  c.kv_cache.memory_bytes = absl::GetFlag(FLAGS_kv_cache_mb) << 20;
-  c.kv_cache.device_memory_fraction = absl::GetFlag(FLAGS_gpu_memory_fraction);
+  c.engine = engine;
   auto prompt = ParseIdList(absl::GetFlag(FLAGS_prompt_ids), "prompt_ids");
   if (!prompt.ok()) return prompt.status();
   c.prompt_ids = *prompt;
@@ -176,14 +172,9 @@ absl::StatusOr<switchyard::server::GenerateCommandConfig> GenerateConfigFromFlag
   return c;
 }
 
-absl::StatusOr<switchyard::server::ServeConfig> ServeConfigFromFlags() {
-  ASSIGN_OR_RETURN(switchyard::server::GenerateCommandConfig single, GenerateConfigFromFlags());
-  ASSIGN_OR_RETURN(switchyard::server::BatchGenerateConfig batch, BatchConfigFromFlags(single));
+switchyard::server::ServeConfig ServeConfigFromFlags(const switchyard::server::EngineConfig& engine) {
   switchyard::server::ServeConfig c;
-  c.engine.model = single.model;
-  c.engine.backend = single.backend;
-  c.engine.kv_cache = single.kv_cache;
-  c.engine.scheduler = batch.scheduler;
+  c.service.engine = engine;
   c.grpc.host = absl::GetFlag(FLAGS_host);
   c.grpc.port = absl::GetFlag(FLAGS_port);
   c.grpc.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
@@ -196,14 +187,14 @@ absl::StatusOr<switchyard::server::ServeConfig> ServeConfigFromFlags() {
   c.grpc.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
   c.grpc.api_key_file = absl::GetFlag(FLAGS_api_key_file);
   if (c.grpc.model_name.empty()) {
-    std::filesystem::path dir = std::filesystem::path(c.engine.model.path).lexically_normal();
+    std::filesystem::path dir = std::filesystem::path(engine.model.path).lexically_normal();
     if (!dir.has_filename()) dir = dir.parent_path();  // "models/mixtral/"
     c.grpc.model_name = dir.filename().string();
   }
   c.metrics_port = absl::GetFlag(FLAGS_metrics_port);
   c.max_expert_series = absl::GetFlag(FLAGS_max_expert_series);
   c.grpc.watchdog_timeout = absl::GetFlag(FLAGS_watchdog_timeout);
-  c.engine.expert_load_window = absl::GetFlag(FLAGS_expert_load_window);
+  c.service.expert_load_window = absl::GetFlag(FLAGS_expert_load_window);
   c.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   c.request_threads_nice = absl::GetFlag(FLAGS_request_threads_nice);
   return c;
@@ -224,25 +215,24 @@ int main(int argc, char** argv) {
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) return Fail(absl::StrCat("expected one command\n", kUsage));
   const std::string command = args[1];
-  if (command == "generate") {
-    auto config = GenerateConfigFromFlags();
+  if (command == "generate" || command == "serve") {
+    auto engine = EngineConfigFromFlags();
+    if (!engine.ok()) return Fail(engine.status().ToString());
+    if (command == "serve") {
+      const absl::Status st = switchyard::server::RunServe(ServeConfigFromFlags(*engine));
+      return st.ok() ? 0 : Fail(st.ToString());
+    }
+    auto config = GenerateConfigFromFlags(*engine);
     if (!config.ok()) return Fail(config.status().ToString());
     if (const std::string path = absl::GetFlag(FLAGS_prompts_file); !path.empty()) {
-      auto batch = BatchConfigFromFlags(*config);
-      if (!batch.ok()) return Fail(batch.status().ToString());
       std::ifstream in(path);
       if (!in) return Fail(absl::StrCat("cannot open --prompts-file ", path));
-      const absl::Status st = switchyard::server::RunBatchGenerate(*batch, in, std::cout);
+      const absl::Status st =
+          switchyard::server::RunBatchGenerate({config->engine, config->sampling}, in, std::cout);
       return st.ok() ? 0 : Fail(st.ToString());
     }
     if (absl::Status st = switchyard::server::RunGenerate(*config, std::cout); !st.ok()) return Fail(st.ToString());
     return 0;
-  }
-  if (command == "serve") {
-    auto config = ServeConfigFromFlags();
-    if (!config.ok()) return Fail(config.status().ToString());
-    const absl::Status st = switchyard::server::RunServe(*config);
-    return st.ok() ? 0 : Fail(st.ToString());
   }
   if (command == "tokenize" || command == "detokenize") {
     auto model = ModelPathFromFlags();

@@ -19,7 +19,7 @@
 namespace switchyard::server {
 
 absl::Status ServeConfig::Validate() const {
-  RETURN_IF_ERROR(engine.Validate());
+  RETURN_IF_ERROR(service.Validate());
   RETURN_IF_ERROR(grpc.Validate());
   if (metrics_port < 0 || metrics_port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("metrics_port is ", metrics_port, "; must be in [0, 65535]"));
@@ -48,9 +48,9 @@ absl::Status RunServe(const ServeConfig& config) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  ASSIGN_OR_RETURN(std::unique_ptr<engine::Tokenizer> tokenizer, LoadTokenizer(config.engine.model.path));
-  spdlog::info("loading {}", config.engine.model.path);
-  ASSIGN_OR_RETURN(std::unique_ptr<EngineService> engine, EngineService::Start(config.engine));
+  ASSIGN_OR_RETURN(std::unique_ptr<engine::Tokenizer> tokenizer, LoadTokenizer(config.service.engine.model.path));
+  spdlog::info("loading {}", config.service.engine.model.path);
+  ASSIGN_OR_RETURN(std::unique_ptr<EngineService> engine, EngineService::Start(config.service));
   // The engine thread (and the OpenMP threads it starts) keeps this
   // thread's priority; every thread started from here on (gRPC's, the
   // metrics server's, the watchdog) inherits the lower one. On Linux,

@@ -12,7 +12,7 @@
 namespace switchyard::server {
 
 struct ServeConfig {
-  EngineServiceConfig engine;
+  EngineServiceConfig service;  // the engine and its thread
   GrpcServerConfig grpc;
   int32_t metrics_port = 9090;  // Prometheus text on grpc.host:metrics_port/metrics; 0: none
   int32_t max_expert_series = 8192;  // MetricsConfig::max_expert_series

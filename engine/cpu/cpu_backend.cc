@@ -17,7 +17,7 @@ using cpu::WeightView;
 absl::Status CpuBackend::Load(std::unique_ptr<ModelWeights> weights, const KvCacheConfig& kv) {
   RETURN_IF_ERROR(kv.Validate());
   const ModelConfig& c = weights->config;
-  const int64_t block_bytes = KvCacheConfig::BlockBytes(c, kv.block_size);
+  const int64_t block_bytes = KvCacheConfig::BlockBytes(c, kv.block_size, DType::kF32);
   int64_t blocks = kv.num_blocks > 0 ? kv.num_blocks : kv.memory_bytes / block_bytes;
   if (blocks < 1) {
     return absl::ResourceExhaustedError(absl::StrCat("KV cache budget of ", kv.memory_bytes,
@@ -25,6 +25,7 @@ absl::Status CpuBackend::Load(std::unique_ptr<ModelWeights> weights, const KvCac
   }
   blocks = std::min<int64_t>(blocks, INT32_MAX);
   block_size_ = kv.block_size;
+  block_bytes_ = block_bytes;
   num_blocks_ = static_cast<int32_t>(blocks);
   k_cache_.clear();
   v_cache_.clear();

@@ -22,6 +22,7 @@ class CpuBackend : public Backend {
   const ModelConfig& config() const override { return weights_->config; }
   int32_t num_kv_blocks() const override { return num_blocks_; }
   int32_t kv_block_size() const override { return block_size_; }
+  int64_t kv_block_bytes() const override { return block_bytes_; }
   // No workspace is sized in advance: any step the KV cache can hold.
   StepCapacity step_capacity() const override { return {INT32_MAX, INT32_MAX}; }
   MemoryReport memory() const override;
@@ -36,6 +37,7 @@ class CpuBackend : public Backend {
   std::unique_ptr<ModelWeights> weights_;
   int32_t block_size_ = 0;
   int32_t num_blocks_ = 0;
+  int64_t block_bytes_ = 0;
   std::vector<HostTensor> k_cache_, v_cache_;  // per layer [blocks, block_size, kv_heads, head_dim]
 
   // Step buffers, reused: residual stream, normed input, q/k/v, attention output.

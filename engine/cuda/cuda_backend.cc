@@ -99,7 +99,7 @@ absl::Status CudaBackend::Load(std::unique_ptr<ModelWeights> weights, const KvCa
 
   const WeightLayout weight_layout = PlanWeightLayout(*weights);
   const WorkspaceLayout layout = PlanWorkspace(c, options_, kv.block_size);
-  const int64_t kv_block_bytes = int64_t{2} * c.num_layers * kv.block_size * c.kv_size() * 2;  // K and V, bf16
+  const int64_t kv_block_bytes = KvCacheConfig::BlockBytes(c, kv.block_size, DType::kBF16);
   size_t free_bytes = 0, total_bytes = 0;
   RETURN_IF_ERROR(CudaStatus(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo"));
   // What a previous Load holds comes back before this one is planned.
@@ -133,6 +133,7 @@ absl::Status CudaBackend::Load(std::unique_ptr<ModelWeights> weights, const KvCa
   workspace_ = std::move(workspace);
   model_ = c;
   block_size_ = kv.block_size;
+  block_bytes_ = kv_block_bytes;
   num_blocks_ = plan.num_kv_blocks;
   kv_layer_elems_ = int64_t{plan.num_kv_blocks} * kv.block_size * c.kv_size();
   layout_ = layout;

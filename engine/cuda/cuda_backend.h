@@ -36,6 +36,7 @@ class CudaBackend : public Backend {
   const ModelConfig& config() const override { return model_; }
   int32_t num_kv_blocks() const override { return num_blocks_; }
   int32_t kv_block_size() const override { return block_size_; }
+  int64_t kv_block_bytes() const override { return block_bytes_; }
   // Every sequence of a step may sample a row of logits.
   StepCapacity step_capacity() const override {
     return {options_.max_num_tokens, std::min(options_.max_num_seqs, options_.max_logit_rows)};
@@ -69,6 +70,7 @@ class CudaBackend : public Backend {
   ModelConfig model_;
   int32_t block_size_ = 0;
   int32_t num_blocks_ = 0;
+  int64_t block_bytes_ = 0;
   MemoryReport memory_;
   DeviceWeights weights_;
   DeviceBuffer kv_cache_;  // per layer: K then V, each [blocks * block_size, kv_size] bf16

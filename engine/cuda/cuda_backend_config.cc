@@ -28,4 +28,15 @@ absl::Status CudaBackendConfig::Validate() const {
   return absl::OkStatus();
 }
 
+CudaBackendConfig CudaBackendConfig::ForStepCapacity(const StepCapacity& capacity) {
+  CudaBackendConfig c;
+  c.max_num_tokens = capacity.max_tokens;
+  c.max_num_seqs = capacity.max_sequences;
+  c.max_logit_rows = capacity.max_sequences;
+  c.decode_graph_sizes.clear();
+  for (int32_t size = 1; size < capacity.max_sequences; size *= 2) c.decode_graph_sizes.push_back(size);
+  c.decode_graph_sizes.push_back(capacity.max_sequences);
+  return c;
+}
+
 }  // namespace switchyard::engine::cuda

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "engine/backend.h"
 
 namespace switchyard::engine::cuda {
 
@@ -28,6 +29,12 @@ struct CudaBackendConfig {
   int64_t reserve_bytes = int64_t{256} << 20;
 
   absl::Status Validate() const;
+
+  // The configuration that runs steps of up to `capacity` (the scheduler's
+  // budget, as CreateBackend passes it): every sequence of a step may sample
+  // a row of logits, and decode graphs are captured for 1, 2, 4, ... and
+  // capacity.max_sequences sequences.
+  static CudaBackendConfig ForStepCapacity(const StepCapacity& capacity);
 };
 
 }  // namespace switchyard::engine::cuda

@@ -1,6 +1,7 @@
 // The plugin's entry point (engine/backend_plugin.h), the one symbol
-// libswitchyard_cuda.so exports: a CUDA backend with the default capacities,
-// or nullptr and the reason (no device, wrong architecture).
+// libswitchyard_cuda.so exports: a CUDA backend sized for the capacity asked
+// for, or nullptr and the reason (no device, wrong architecture, a capacity
+// the configuration refuses).
 #include <cstdio>
 
 #include "engine/backend_plugin.h"
@@ -8,9 +9,11 @@
 
 namespace {
 
-switchyard::engine::Backend* CreateCudaBackend(char* error, size_t error_size) {
+switchyard::engine::Backend* CreateCudaBackend(const switchyard::engine::StepCapacity* capacity, char* error,
+                                               size_t error_size) {
   using switchyard::engine::cuda::CudaBackend;
-  absl::StatusOr<std::unique_ptr<CudaBackend>> backend = CudaBackend::Create({});
+  using switchyard::engine::cuda::CudaBackendConfig;
+  absl::StatusOr<std::unique_ptr<CudaBackend>> backend = CudaBackend::Create(CudaBackendConfig::ForStepCapacity(*capacity));
   if (!backend.ok()) {
     std::snprintf(error, error_size, "%.*s", static_cast<int>(backend.status().message().size()),
                   backend.status().message().data());

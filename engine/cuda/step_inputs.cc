@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "engine/backend.h"
+
 namespace switchyard::engine::cuda {
 
 StepInputs PackStep(const Batch& batch, int32_t block_size, int32_t blocks_per_seq, int32_t padded_tokens) {
@@ -23,7 +25,7 @@ StepInputs PackStep(const Batch& batch, int32_t block_size, int32_t blocks_per_s
   for (int32_t s = 0; s < in.num_seqs; ++s) {
     const SequenceSlice& seq = batch.sequences[s];
     const int32_t end = seq.num_cached + seq.num_tokens;
-    const int32_t used_blocks = (end + block_size - 1) / block_size;
+    const auto used_blocks = static_cast<int32_t>(KvBlocksFor(end, block_size));
     std::copy_n(seq.block_table.begin(), used_blocks, in.block_tables.begin() + static_cast<size_t>(s) * blocks_per_seq);
     for (int32_t pos = seq.num_cached; pos < end; ++pos, ++t) {
       in.positions[t] = pos;

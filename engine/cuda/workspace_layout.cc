@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "engine/backend.h"
 #include "engine/cuda/weight_layout.h"
 
 namespace switchyard::engine::cuda {
@@ -28,7 +29,7 @@ WorkspaceLayout PlanWorkspace(const ModelConfig& m, const CudaBackendConfig& con
   w.max_tokens = config.max_num_tokens;
   w.max_seqs = config.max_num_seqs;
   w.max_logit_rows = config.max_logit_rows;
-  w.blocks_per_seq = (m.max_position_embeddings + block_size - 1) / block_size;
+  w.blocks_per_seq = static_cast<int32_t>(KvBlocksFor(m.max_position_embeddings, block_size));
 
   const int64_t T = w.max_tokens, H = m.hidden_size, E = m.num_experts, k = m.top_k, L = m.num_layers;
   const int64_t act = std::max({T * k * m.expert_intermediate_size, T * int64_t{m.dense_intermediate_size},

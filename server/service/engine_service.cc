@@ -29,14 +29,12 @@ EngineOutput ErrorOutput(scheduler::RequestId id, absl::Status error, absl::Time
 }  // namespace
 
 absl::Status EngineServiceConfig::Validate() const {
-  if (model.path.empty()) return absl::InvalidArgumentError("model path is empty");
   if (expert_load_window < absl::Seconds(1)) {
     return absl::InvalidArgumentError(absl::StrCat("expert_load_window is ", absl::FormatDuration(expert_load_window),
                                                    "; must be at least 1s"));
   }
   if (!create_backend) return absl::InvalidArgumentError("create_backend is empty");
-  RETURN_IF_ERROR(kv_cache.Validate());
-  return scheduler.Validate();
+  return engine.Validate();
 }
 
 absl::StatusOr<std::unique_ptr<EngineService>> EngineService::Start(const EngineServiceConfig& config) {
@@ -54,11 +52,12 @@ EngineService::EngineService(EngineServiceConfig config) : config_(std::move(con
 EngineService::~EngineService() { Shutdown(); }
 
 absl::Status EngineService::Load() {
-  ASSIGN_OR_RETURN(std::unique_ptr<engine::ModelWeights> weights, engine::LoadModel(config_.model));
-  ASSIGN_OR_RETURN(std::unique_ptr<engine::Backend> backend, config_.create_backend(config_.backend));
-  RETURN_IF_ERROR(backend->Load(std::move(weights), config_.kv_cache));
+  ASSIGN_OR_RETURN(std::unique_ptr<engine::Backend> backend, LoadBackend(config_.engine, config_.create_backend));
+  spdlog::info("{} backend: KV cache of {} blocks of {} tokens, {} KiB each ({} tokens in all)", backend->name(),
+               backend->num_kv_blocks(), backend->kv_block_size(), backend->kv_block_bytes() >> 10,
+               int64_t{backend->num_kv_blocks()} * backend->kv_block_size());
   ASSIGN_OR_RETURN(std::unique_ptr<scheduler::EngineLoop> loop,
-                   scheduler::EngineLoop::Create(*backend, config_.scheduler));
+                   scheduler::EngineLoop::Create(*backend, config_.engine.scheduler));
   // Warm-up: one token of a one-token prompt, before any client waits on it.
   engine::SamplingParams greedy;
   greedy.temperature = 0;
@@ -99,7 +98,7 @@ absl::StatusOr<scheduler::RequestId> EngineService::Submit(EngineSubmission subm
   // wait beyond the running slots), applied here on the caller's thread: a
   // refusal storm then never reaches the engine thread, whose time is the
   // goodput. Every live request is running or waiting (in the inbox too).
-  const scheduler::SchedulerConfig& limits = config_.scheduler;
+  const scheduler::SchedulerConfig& limits = config_.engine.scheduler;
   if (const int64_t waiting = num_accepted_live_ - limits.max_num_seqs; waiting >= limits.max_waiting) {
     return absl::UnavailableError(absl::StrCat("overloaded: ", waiting,
                                                " requests are waiting for a running slot (max_waiting); retry later"));

@@ -29,21 +29,18 @@
 #include "engine/sampling_params.h"
 #include "scheduler/engine_loop.h"
 #include "scheduler/scheduler_config.h"
+#include "server/engine_config.h"
 #include "server/service/expert_load_window.h"
 #include "server/service/histogram_counts.h"
 
 namespace switchyard::server {
 
 struct EngineServiceConfig {
-  engine::ModelSource model;
-  std::string backend = "auto";
-  engine::KvCacheConfig kv_cache;
-  scheduler::SchedulerConfig scheduler;
+  EngineConfig engine;
   // GetExpertLoad's recent counts and the imbalance gauges cover this long.
   absl::Duration expert_load_window = absl::Minutes(1);
-  // Makes the backend named by `backend`; tests wrap it to slow a backend down.
-  std::function<absl::StatusOr<std::unique_ptr<engine::Backend>>(std::string_view)> create_backend =
-      engine::CreateBackend;
+  // Makes the backend named by engine.backend; tests wrap it to slow a backend down.
+  BackendFactory create_backend = engine::CreateBackend;
 
   absl::Status Validate() const;
 };

@@ -24,6 +24,7 @@ class ForwardingBackend : public Backend {
   const ModelConfig& config() const override { return inner_.config(); }
   int32_t num_kv_blocks() const override { return inner_.num_kv_blocks(); }
   int32_t kv_block_size() const override { return inner_.kv_block_size(); }
+  int64_t kv_block_bytes() const override { return inner_.kv_block_bytes(); }
   StepCapacity step_capacity() const override { return inner_.step_capacity(); }
   MemoryReport memory() const override { return inner_.memory(); }
 

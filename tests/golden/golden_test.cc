@@ -50,7 +50,7 @@ Fixture LoadFixture(const std::string& name) {
   f.logits = std::move(*logits);
   auto weights = LoadModel({FixtureDir(name)});
   EXPECT_TRUE(weights.ok()) << weights.status();
-  auto backend = CreateBackend("cpu");
+  auto backend = CreateBackend("cpu", {512, 64});
   EXPECT_TRUE(backend.ok());
   f.backend = std::move(*backend);
   KvCacheConfig kv;

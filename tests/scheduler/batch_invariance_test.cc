@@ -47,7 +47,7 @@ std::vector<Case> Cases(const std::string& model) {
 std::unique_ptr<engine::Backend> LoadBackend(const std::string& model, int32_t block_size, int32_t num_blocks) {
   auto weights = engine::LoadModel({FixtureDir(model)});
   EXPECT_TRUE(weights.ok()) << weights.status();
-  auto backend = engine::CreateBackend("cpu");
+  auto backend = engine::CreateBackend("cpu", {512, 64});
   EXPECT_TRUE(backend.ok()) << backend.status();
   engine::KvCacheConfig kv;
   kv.block_size = block_size;

@@ -53,7 +53,7 @@ class EngineLoopStepFailureTest : public ::testing::Test {
   void SetUp() override {
     auto weights = engine::LoadModel({std::string(SWITCHYARD_SOURCE_DIR) + "/tests/fixtures/mixtral"});
     ASSERT_TRUE(weights.ok()) << weights.status();
-    inner_ = std::move(*engine::CreateBackend("cpu"));
+    inner_ = std::move(*engine::CreateBackend("cpu", {512, 64}));
     engine::KvCacheConfig kv;
     kv.num_blocks = 16;
     ASSERT_TRUE(inner_->Load(std::move(*weights), kv).ok());

@@ -31,6 +31,7 @@ class EosOverride : public engine::Backend {
   const engine::ModelConfig& config() const override { return config_; }
   int32_t num_kv_blocks() const override { return inner_.num_kv_blocks(); }
   int32_t kv_block_size() const override { return inner_.kv_block_size(); }
+  int64_t kv_block_bytes() const override { return inner_.kv_block_bytes(); }
   engine::StepCapacity step_capacity() const override { return inner_.step_capacity(); }
   engine::MemoryReport memory() const override { return inner_.memory(); }
 
@@ -49,7 +50,7 @@ class EngineLoopTest : public ::testing::Test {
   void SetUp() override {
     auto weights = engine::LoadModel({std::string(SWITCHYARD_SOURCE_DIR) + "/tests/fixtures/mixtral"});
     ASSERT_TRUE(weights.ok()) << weights.status();
-    backend_ = std::move(*engine::CreateBackend("cpu"));
+    backend_ = std::move(*engine::CreateBackend("cpu", {512, 64}));
     engine::KvCacheConfig kv;
     kv.num_blocks = 16;  // 256 positions: less than the context length (512)
     ASSERT_TRUE(backend_->Load(std::move(*weights), kv).ok());

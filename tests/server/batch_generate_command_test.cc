@@ -14,12 +14,12 @@ const std::string kMixtral = std::string(SWITCHYARD_SOURCE_DIR) + "/tests/fixtur
 
 BatchGenerateConfig Config() {
   BatchGenerateConfig c;
-  c.model.path = kMixtral;
-  c.backend = "cpu";
-  c.kv_cache.num_blocks = 64;
-  c.scheduler.max_num_batched_tokens = 16;  // chunked prefill
-  c.scheduler.max_num_seqs = 4;
-  c.scheduler.max_waiting = 2;  // more lines than the queue holds
+  c.engine.model.path = kMixtral;
+  c.engine.backend = "cpu";
+  c.engine.kv_cache.num_blocks = 64;
+  c.engine.scheduler.max_num_batched_tokens = 16;  // chunked prefill
+  c.engine.scheduler.max_num_seqs = 4;
+  c.engine.scheduler.max_waiting = 2;  // more lines than the queue holds
   c.defaults.temperature = 0;
   c.defaults.max_tokens = 32;
   c.defaults.ignore_eos = true;

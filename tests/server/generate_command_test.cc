@@ -23,8 +23,8 @@ nlohmann::json FirstGoldenPrompt() {
 // Greedy, 32 tokens past eos, JSON output: how the golden data was made.
 GenerateCommandConfig GreedyConfig() {
   GenerateCommandConfig config;
-  config.model.path = kMixtral;
-  config.backend = "cpu";
+  config.engine.model.path = kMixtral;
+  config.engine.backend = "cpu";
   config.sampling.temperature = 0;
   config.sampling.ignore_eos = true;
   config.sampling.max_tokens = 32;
@@ -66,8 +66,8 @@ TEST(GenerateCommandTest, TextPromptMatchesGolden) {
 
 TEST(GenerateCommandTest, RejectsBadInput) {
   GenerateCommandConfig config;
-  config.model.path = kMixtral;
-  config.backend = "cpu";
+  config.engine.model.path = kMixtral;
+  config.engine.backend = "cpu";
   std::ostringstream out;
   EXPECT_THAT(std::string(RunGenerate(config, out).message()), HasSubstr("exactly one of --prompt"));
   config.prompt_text = "x";
@@ -83,7 +83,7 @@ TEST(GenerateCommandTest, RejectsBadInput) {
   EXPECT_THAT(std::string(RunGenerate(config, out).message()), HasSubstr("top_p"));
 
   config.sampling.top_p = 1;
-  config.backend = "tpu";
+  config.engine.backend = "tpu";
   EXPECT_THAT(std::string(RunGenerate(config, out).message()), HasSubstr("unknown backend 'tpu'"));
 
   auto ids = ParseIdList("1,x,3", "prompt_ids");

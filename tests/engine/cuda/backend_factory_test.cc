@@ -35,11 +35,11 @@ TEST(CudaBackendFactoryTest, InvalidConfigIsRejectedBeforeTouchingTheDevice) {
 
 TEST(CudaBackendFactoryTest, CudaByNameFailsWithAMessageAndAutoFallsBack) {
   if (HasCudaDevice()) GTEST_SKIP() << "a device is present: the plugin may load";
-  auto cuda = CreateBackend("cuda");
+  auto cuda = CreateBackend("cuda", {512, 64});
   ASSERT_FALSE(cuda.ok());
   EXPECT_EQ(cuda.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(cuda.status().message(), HasSubstr("cuda backend unavailable"));
-  auto fallback = CreateBackend("auto");
+  auto fallback = CreateBackend("auto", {512, 64});
   ASSERT_TRUE(fallback.ok()) << fallback.status();
   EXPECT_EQ((*fallback)->name(), "cpu");
 }
@@ -59,14 +59,33 @@ TEST(CudaBackendFactoryTest, PluginLoadsAndItsFactoryAnswers) {
   EXPECT_EQ(plugin->interface_layout, BackendInterfaceLayout());
   EXPECT_STREQ(plugin->name, "cuda");
   char error[512] = "";
-  std::unique_ptr<Backend> backend(plugin->create(error, sizeof error));
+  const StepCapacity capacity{512, 64};
+  std::unique_ptr<Backend> backend(plugin->create(&capacity, error, sizeof error));
   if (HasCudaDevice()) {
     ASSERT_NE(backend, nullptr) << error;
     EXPECT_EQ(backend->name(), "cuda");
+    // Sized for what it was asked, which EngineLoop::Create then accepts.
+    EXPECT_EQ(backend->step_capacity().max_tokens, 512);
+    EXPECT_EQ(backend->step_capacity().max_sequences, 64);
   } else {
     EXPECT_EQ(backend, nullptr);
     EXPECT_THAT(error, HasSubstr("CUDA device"));
   }
+}
+
+// A capacity the backend's configuration refuses (more sequences than
+// tokens) is refused by the plugin with the configuration's reason, before
+// any device is looked for.
+TEST(CudaBackendFactoryTest, PluginRefusesAnImpossibleCapacity) {
+  const std::string path = std::string(SWITCHYARD_BINARY_DIR) + "/libswitchyard_cuda.so";
+  void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(lib, nullptr) << dlerror();
+  auto entry = reinterpret_cast<SwitchyardBackendPluginFn>(dlsym(lib, kBackendPluginSymbol));
+  ASSERT_NE(entry, nullptr);
+  char error[512] = "";
+  const StepCapacity capacity{4, 8};
+  EXPECT_EQ(entry()->create(&capacity, error, sizeof error), nullptr);
+  EXPECT_THAT(error, HasSubstr("max_num_seqs must be in [1, max_num_tokens = 4], got 8"));
 }
 
 TEST(CudaBackendFactoryTest, ForwardBeforeLoadIsAnError) {

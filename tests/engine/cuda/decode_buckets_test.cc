@@ -29,6 +29,22 @@ TEST(DecodeBucketsTest, DecodeOnlyMeansOneTokenPerSequence) {
 
 TEST(CudaBackendConfigTest, DefaultsAreValid) { EXPECT_TRUE(CudaBackendConfig{}.Validate().ok()); }
 
+// The plugin sizes the backend by the scheduler's budget: what it reports
+// back is what it was asked for, with a decode graph for every power of two
+// below the sequence limit and one for the limit itself.
+TEST(CudaBackendConfigTest, ForStepCapacityHoldsExactlyTheBudget) {
+  const CudaBackendConfig c = CudaBackendConfig::ForStepCapacity({512, 64});
+  ASSERT_TRUE(c.Validate().ok()) << c.Validate();
+  EXPECT_EQ(c.max_num_tokens, 512);
+  EXPECT_EQ(c.max_num_seqs, 64);
+  EXPECT_EQ(c.max_logit_rows, 64);
+  EXPECT_EQ(c.decode_graph_sizes, (std::vector<int32_t>{1, 2, 4, 8, 16, 32, 64}));
+  const CudaBackendConfig odd = CudaBackendConfig::ForStepCapacity({100, 3});
+  ASSERT_TRUE(odd.Validate().ok()) << odd.Validate();
+  EXPECT_EQ(odd.decode_graph_sizes, (std::vector<int32_t>{1, 2, 3}));
+  EXPECT_EQ(CudaBackendConfig::ForStepCapacity({1, 1}).decode_graph_sizes, (std::vector<int32_t>{1}));
+}
+
 TEST(CudaBackendConfigTest, RejectsBadCapacitiesAndBuckets) {
   CudaBackendConfig c;
   c.max_num_tokens = 0;

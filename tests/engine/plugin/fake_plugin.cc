@@ -9,8 +9,10 @@
 
 namespace {
 
-switchyard::engine::Backend* Create(char* error, size_t error_size) {
-  std::snprintf(error, error_size, "the fake plugin makes no backend");
+// Says what it was asked for, so that the test sees the capacity arrive.
+switchyard::engine::Backend* Create(const switchyard::engine::StepCapacity* capacity, char* error, size_t error_size) {
+  std::snprintf(error, error_size, "the fake plugin makes no backend of %d tokens and %d sequences per step",
+                capacity->max_tokens, capacity->max_sequences);
   return nullptr;
 }
 

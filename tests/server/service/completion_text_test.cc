@@ -135,8 +135,8 @@ TEST_F(CompletionTextTest, StopStringWithTheLeadingSpaceFires) {
 TEST(CompletionTextCommandTest, GenerateCommandPrintsTheCompletionText) {
   const Golden g = ReadGolden();
   GenerateCommandConfig config;
-  config.model.path = kMixtral;
-  config.backend = "cpu";
+  config.engine.model.path = kMixtral;
+  config.engine.backend = "cpu";
   config.prompt_text = g.text;
   config.sampling.temperature = 0;
   config.sampling.ignore_eos = true;
@@ -155,9 +155,9 @@ TEST(CompletionTextCommandTest, GenerateCommandPrintsTheCompletionText) {
 TEST(CompletionTextCommandTest, BatchModeTextAndStopStrings) {
   const Golden g = ReadGolden();
   BatchGenerateConfig config;
-  config.model.path = kMixtral;
-  config.backend = "cpu";
-  config.kv_cache.num_blocks = 64;
+  config.engine.model.path = kMixtral;
+  config.engine.backend = "cpu";
+  config.engine.kv_cache.num_blocks = 64;
   config.defaults.temperature = 0;
   config.defaults.ignore_eos = true;
   config.defaults.max_tokens = static_cast<int32_t>(g.greedy.size());

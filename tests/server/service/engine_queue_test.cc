@@ -20,8 +20,8 @@ namespace {
 
 TEST(EngineQueueTest, ClosedLoopClientsWithinCapacityAreNeverRefused) {
   EngineServiceConfig config = EngineConfig();
-  config.scheduler.max_num_seqs = 4;
-  config.scheduler.max_waiting = 4;
+  config.engine.scheduler.max_num_seqs = 4;
+  config.engine.scheduler.max_waiting = 4;
   std::unique_ptr<EngineService> engine = StartEngine(config);
   ASSERT_NE(engine, nullptr);
 

@@ -103,9 +103,9 @@ class EngineStepFailureTest : public ::testing::Test {
  protected:
   void SetUp() override {
     EngineServiceConfig config = EngineConfig();
-    config.scheduler.max_num_seqs = 2;  // a third request waits outside the failing step
-    config.create_backend = [this](std::string_view name) -> absl::StatusOr<std::unique_ptr<engine::Backend>> {
-      absl::StatusOr<std::unique_ptr<engine::Backend>> inner = engine::CreateBackend(name);
+    config.engine.scheduler.max_num_seqs = 2;  // a third request waits outside the failing step
+    config.create_backend = [this](std::string_view name, const engine::StepCapacity& capacity) -> absl::StatusOr<std::unique_ptr<engine::Backend>> {
+      absl::StatusOr<std::unique_ptr<engine::Backend>> inner = engine::CreateBackend(name, capacity);
       if (!inner.ok()) return inner.status();
       return std::unique_ptr<engine::Backend>(new FaultyBackend(std::move(*inner), faults_));
     };

@@ -65,8 +65,8 @@ TEST(HealthWatchdogTest, LoadingServingStalledRecoveredDraining) {
   Gates gates;
   gates.forward.Set(true);
   EngineServiceConfig config = EngineConfig();
-  config.create_backend = [&gates](std::string_view name) -> absl::StatusOr<std::unique_ptr<engine::Backend>> {
-    absl::StatusOr<std::unique_ptr<engine::Backend>> inner = engine::CreateBackend(name);
+  config.create_backend = [&gates](std::string_view name, const engine::StepCapacity& capacity) -> absl::StatusOr<std::unique_ptr<engine::Backend>> {
+    absl::StatusOr<std::unique_ptr<engine::Backend>> inner = engine::CreateBackend(name, capacity);
     if (!inner.ok()) return inner.status();
     return std::unique_ptr<engine::Backend>(new GatedBackend(std::move(*inner), gates));
   };
@@ -125,7 +125,7 @@ TEST(HealthWatchdogTest, LoadingServingStalledRecoveredDraining) {
 
 TEST(HealthWatchdogTest, AFailedLoadIsReportedAndCallsStayUnavailable) {
   EngineServiceConfig config = EngineConfig();
-  config.model.path = std::string(SWITCHYARD_SOURCE_DIR) + "/tests/fixtures/no_such_model";
+  config.engine.model.path = std::string(SWITCHYARD_SOURCE_DIR) + "/tests/fixtures/no_such_model";
   std::unique_ptr<EngineService> engine = *EngineService::Start(config);
   const absl::Status loaded = engine->WaitUntilLoaded(absl::Now() + absl::Seconds(30));
   EXPECT_FALSE(loaded.ok());

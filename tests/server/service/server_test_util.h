@@ -43,9 +43,9 @@ inline Golden ReadGolden() {
 
 inline EngineServiceConfig EngineConfig() {
   EngineServiceConfig c;
-  c.model.path = kMixtral;
-  c.backend = "cpu";
-  c.kv_cache.num_blocks = 128;
+  c.engine.model.path = kMixtral;
+  c.engine.backend = "cpu";
+  c.engine.kv_cache.num_blocks = 128;
   return c;
 }
 

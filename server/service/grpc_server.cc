@@ -13,13 +13,17 @@
 namespace switchyard::server {
 namespace {
 
-// The health service answers for the whole server ("") and for the API.
+// The health service answers for the whole server ("") and for each API;
+// KServe's ServerReady and ModelReady say the same.
 constexpr const char* kServiceName = "switchyard.v1.Switchyard";
+constexpr const char* kKServeServiceName = "inference.GRPCInferenceService";
 
-void SetServing(grpc::Server& server, bool serving) {
+void SetServing(grpc::Server& server, KServeService& kserve, bool serving) {
   grpc::HealthCheckServiceInterface* health = server.GetHealthCheckService();
   health->SetServingStatus(serving);
   health->SetServingStatus(kServiceName, serving);
+  health->SetServingStatus(kKServeServiceName, serving);
+  kserve.SetServing(serving);
 }
 
 int32_t Milliseconds(absl::Duration d) { return static_cast<int32_t>(absl::ToInt64Milliseconds(d)); }
@@ -82,9 +86,10 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerCo
   }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  std::unique_ptr<GrpcServer> server(new GrpcServer(
-      config.host,
-      std::make_unique<SwitchyardService>(engine, tokenizer, config.model_name, metrics, std::move(api_keys))));
+  auto service = std::make_unique<SwitchyardService>(engine, tokenizer, config.model_name, metrics, api_keys);
+  auto kserve = std::make_unique<KServeService>(engine, tokenizer, config.model_name, metrics, std::move(api_keys),
+                                                service->in_flight());
+  std::unique_ptr<GrpcServer> server(new GrpcServer(config.host, std::move(service), std::move(kserve)));
   grpc::ServerBuilder builder;
   builder.AddListeningPort(absl::StrCat(config.host, ":", config.port), credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
@@ -104,6 +109,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerCo
                                                                       std::numeric_limits<int32_t>::max())));
   }
   builder.RegisterService(server->service_.get());
+  builder.RegisterService(server->kserve_.get());
   // In this order: the call metrics count the status the first one sends.
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(UnparsedRequestInterceptorFactory());
@@ -114,13 +120,16 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerCo
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.host, ":", config.port));
   }
   grpc::Server* grpc_server = server->server_.get();
+  KServeService* kserve_service = server->kserve_.get();
   server->watchdog_ = std::make_unique<HealthWatchdog>(
-      engine, config.watchdog_timeout, [grpc_server](bool serving) { SetServing(*grpc_server, serving); });
+      engine, config.watchdog_timeout,
+      [grpc_server, kserve_service](bool serving) { SetServing(*grpc_server, *kserve_service, serving); });
   return server;
 }
 
-GrpcServer::GrpcServer(std::string host, std::unique_ptr<SwitchyardService> service)
-    : host_(std::move(host)), service_(std::move(service)) {}
+GrpcServer::GrpcServer(std::string host, std::unique_ptr<SwitchyardService> service,
+                       std::unique_ptr<KServeService> kserve)
+    : host_(std::move(host)), service_(std::move(service)), kserve_(std::move(kserve)) {}
 
 GrpcServer::~GrpcServer() { Shutdown(absl::Now()); }
 
@@ -128,6 +137,7 @@ std::string GrpcServer::address() const { return absl::StrCat(host_, ":", port_)
 
 void GrpcServer::StartDraining() {
   service_->StartDraining();
+  kserve_->StartDraining();
   if (watchdog_) watchdog_->StartDraining();
   // NOT_SERVING for good. The health service's Shutdown notifies watchers
   // (also when called again by grpc::Server::Shutdown, where it is then a

@@ -1,7 +1,9 @@
-// The gRPC server around an EngineService: the Switchyard service, standard
-// grpc.health.v1 health checking, and server reflection (so grpcurl-style
-// tools and Kubernetes gRPC probes work); plaintext, TLS or mutual TLS, and
-// API keys if configured.
+// The gRPC server around an EngineService: the Switchyard service, the
+// KServe v2 / Triton inference service (inference.GRPCInferenceService) on
+// the same port, standard grpc.health.v1 health checking, and server
+// reflection (so grpcurl-style tools and Kubernetes gRPC probes work);
+// plaintext, TLS or mutual TLS, and API keys if configured, for both
+// services alike.
 #pragma once
 
 #include <memory>
@@ -14,6 +16,7 @@
 #include "grpcpp/grpcpp.h"
 #include "server/service/engine_service.h"
 #include "server/service/health_watchdog.h"
+#include "server/service/kserve_service.h"
 #include "server/service/metrics.h"
 #include "server/service/server_credentials.h"
 #include "server/service/switchyard_service.h"
@@ -80,18 +83,20 @@ class GrpcServer {
 
   // Health NOT_SERVING and new calls UNAVAILABLE at once; calls in flight go on.
   void StartDraining();
-  // Waits until the generate calls in flight are done (their last message
-  // written); false if `deadline` passed first.
+  // Waits until the generate calls in flight, of either service, are done
+  // (their last message written; a ModelStreamInfer request counts alone);
+  // false if `deadline` passed first.
   bool WaitForCalls(absl::Time deadline) { return service_->in_flight().WaitUntilNone(deadline); }
   // Stops the server: calls still in flight at `deadline` are cancelled.
   // Idempotent.
   void Shutdown(absl::Time deadline);
 
  private:
-  GrpcServer(std::string host, std::unique_ptr<SwitchyardService> service);
+  GrpcServer(std::string host, std::unique_ptr<SwitchyardService> service, std::unique_ptr<KServeService> kserve);
 
   std::string host_;
   std::unique_ptr<SwitchyardService> service_;
+  std::unique_ptr<KServeService> kserve_;  // shares service_'s calls in flight
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<HealthWatchdog> watchdog_;  // stopped before server_ goes
   int port_ = 0;

@@ -6,6 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "engine/backend.h"
 
+#include "common/status_macros.h"
+
 namespace switchyard::engine {
 
 absl::Status KvCacheConfig::Validate() const {
@@ -26,6 +28,31 @@ absl::Status KvCacheConfig::Validate() const {
 int64_t KvCacheConfig::BlockBytes(const ModelConfig& config, int32_t block_size, DType element) {
   return int64_t{2} * config.num_layers * block_size * config.kv_size() * static_cast<int64_t>(DTypeSize(element));
 }
+
+namespace {
+
+// What a backend's sampler relies on: parameters present, outputs it can
+// hold, penalties on tokens that exist. (The parameters' values were
+// validated when the request was submitted.)
+absl::Status ValidateRowSampling(const RowSampling& row, const ModelConfig& config, size_t s) {
+  if (row.params == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("sequence ", s, ": sampled without sampling parameters"));
+  }
+  if (row.params->logprobs < 0 || row.params->logprobs > kMaxLogprobs) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("sequence ", s, ": logprobs ", row.params->logprobs, " outside [0, ", kMaxLogprobs, "]"));
+  }
+  for (const TokenCount& t : row.seen) {
+    if (t.token < 0 || t.token >= config.vocab_size || t.generated < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("sequence ", s, ": penalised token ", t.token, " (generated ",
+                                                     t.generated, " times) outside the vocabulary [0, ",
+                                                     config.vocab_size, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::Status ValidateBatch(const Batch& batch, const ModelConfig& config, int32_t num_blocks, int32_t block_size) {
   size_t expected_tokens = 0;
@@ -51,6 +78,7 @@ absl::Status ValidateBatch(const Batch& batch, const ModelConfig& config, int32_
                                                        num_blocks, ")"));
       }
     }
+    if (seq.logits == LogitsMode::kSample) RETURN_IF_ERROR(ValidateRowSampling(seq.sampling, config, s));
     expected_tokens += seq.num_tokens;
   }
   if (expected_tokens != batch.token_ids.size()) {

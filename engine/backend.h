@@ -63,9 +63,12 @@ class Backend {
   // Takes the model's weights (kept, or uploaded and released) and allocates
   // the paged KV cache.
   virtual absl::Status Load(std::unique_ptr<ModelWeights> weights, const KvCacheConfig& kv) = 0;
-  // Runs one step over the flat batch. A malformed batch (token outside the
-  // vocabulary, block table too short, block id out of range, position past
-  // the context length) is INVALID_ARGUMENT and changes nothing.
+  // Runs one step over the flat batch and samples the next token of every
+  // kSample sequence from its RowSampling (on the device, for a GPU: only
+  // token ids, the logprobs asked for and the expert counts come back). A
+  // malformed batch (token outside the vocabulary, block table too short,
+  // block id out of range, position past the context length, a kSample row
+  // without parameters) is INVALID_ARGUMENT and changes nothing.
   //
   // An error fails that step only: the engine ends the requests in it with
   // INTERNAL, frees their KV blocks and runs the next step, so after an

@@ -50,7 +50,7 @@ absl::Status SamplingParams::Validate(int32_t vocab_size) const {
   RETURN_IF_ERROR(Check(Within(frequency_penalty, -2, 2), "frequency_penalty",
                         frequency_penalty, "[-2, 2]"));
   RETURN_IF_ERROR(Check(max_tokens >= 1, "max_tokens", max_tokens, "[1, inf)"));
-  RETURN_IF_ERROR(Check(logprobs >= 0 && logprobs <= 20, "logprobs", logprobs, "[0, 20]"));
+  RETURN_IF_ERROR(Check(logprobs >= 0 && logprobs <= kMaxLogprobs, "logprobs", logprobs, "[0, 20]"));
   const std::string range = absl::StrCat("[0, ", vocab_size, ")");
   for (size_t i = 0; i < stop_token_ids.size(); ++i) {
     const int32_t id = stop_token_ids[i];

@@ -10,6 +10,8 @@
 
 namespace switchyard::engine {
 
+inline constexpr int32_t kMaxLogprobs = 20;
+
 struct SamplingParams {
   float temperature = 1.0f;         // [0, inf); 0 = greedy (argmax, ties -> lowest id)
   int32_t top_k = 0;                // [0, inf); 0 = off; larger than the vocabulary = off
@@ -23,7 +25,7 @@ struct SamplingParams {
   int32_t max_tokens = 16;          // [1, inf)
   std::vector<int32_t> stop_token_ids;  // each in [0, vocab_size)
   bool ignore_eos = false;
-  int32_t logprobs = 0;             // [0, 20]: how many top logprobs to return per token
+  int32_t logprobs = 0;             // [0, kMaxLogprobs]: how many top logprobs to return per token
 
   // INVALID_ARGUMENT naming the first bad field, its value and the allowed range
   // (NaN and infinities are bad everywhere).

@@ -44,13 +44,13 @@ absl::Status EngineLoop::Submit(EngineRequest request) {
       return absl::InvalidArgumentError(absl::StrCat("prompt token ", t, " is outside the vocabulary [0, ", vocab, ")"));
     }
   }
-  // The sampler reads the prompt now (for the repetition penalty); the
-  // scheduler keeps it from here on.
-  engine::Sampler sampler(request.sampling, request.prompt_ids);
-  RETURN_IF_ERROR(
-      scheduler_->Submit({request.id, std::move(request.prompt_ids), request.sampling.max_tokens, request.deadline}));
-  const RequestId id = request.id;
-  live_.emplace(id, std::make_unique<Live>(Live{std::move(request), std::move(sampler), {}}));
+  // The sampling state reads the prompt now (for the repetition penalty);
+  // the scheduler keeps it from here on.
+  auto live = std::make_unique<Live>(std::move(request));
+  EngineRequest& r = live->request;
+  RETURN_IF_ERROR(scheduler_->Submit({r.id, std::move(r.prompt_ids), r.sampling.max_tokens, r.deadline}));
+  const RequestId id = r.id;
+  live_.emplace(id, std::move(live));
   return absl::OkStatus();
 }
 
@@ -89,6 +89,14 @@ absl::StatusOr<bool> EngineLoop::Step() {
   }
   if (!plan.empty()) {
     BuildBatch(plan, batch_);
+    // Each sampling row carries its request's parameters and state.
+    batch_.return_routing = false;
+    for (size_t i = 0; i < plan.chunks.size(); ++i) {
+      if (!plan.chunks[i].samples) continue;
+      const Live& live = *live_.at(plan.chunks[i].seq->id);
+      batch_.sequences[i].sampling = live.sampling.Row();
+      batch_.return_routing |= live.request.return_routing;
+    }
     absl::StatusOr<engine::ForwardResult> forward = backend_.Forward(batch_);
     if (!forward.ok()) {
       if (engine::IsUnrecoverable(forward.status())) return forward.status();
@@ -113,15 +121,14 @@ absl::StatusOr<bool> EngineLoop::Step() {
 
     std::vector<SampledToken> sampled;
     sampled.reserve(plan.chunks.size());
-    const size_t vocab = result.vocab_size;
     size_t row = 0;
     for (const ScheduledChunk& chunk : plan.chunks) {
       if (!chunk.samples) continue;
       auto it = live_.find(chunk.seq->id);
       Live& live = *it->second;
       const size_t r = row++;
-      const absl::Span<const float> logits = absl::MakeConstSpan(result.logits.data() + r * vocab, vocab);
-      if (const std::optional<size_t> bad = engine::FindNonFiniteLogit(logits)) {
+      engine::SampledRow& out = result.samples[r];
+      if (const std::optional<engine::NonFiniteLogit> bad = out.non_finite) {
         // This request alone ends (its blocks are freed by Update); the
         // others in the step go on.
         ++num_failed_requests_;
@@ -129,13 +136,13 @@ absl::StatusOr<bool> EngineLoop::Step() {
         outputs.push_back(
             {end(it),
              {chunk.seq->id, std::nullopt, std::nullopt, {},
-              absl::InternalError(absl::StrCat("the model produced a non-finite logit (", logits[*bad],
-                                               " for token id ", *bad, ") after ", live.generated.size(),
+              absl::InternalError(absl::StrCat("the model produced a non-finite logit (", bad->value,
+                                               " for token id ", bad->token, ") after ", live.generated.size(),
                                                " generated tokens; the request was ended"))}});
         continue;
       }
-      engine::SampleResult s = live.sampler.Sample(logits);
-      live.sampler.Accept(s.token);
+      engine::SampleResult s = std::move(out.sample);
+      live.sampling.Accept(s.token);
       live.generated.push_back(s.token);
       ++num_generated_tokens_;
       const std::optional<FinishReason> finish = StopReason(live, s.token);

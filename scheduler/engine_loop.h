@@ -1,6 +1,7 @@
 // The serving engine's loop: Scheduler::Step() plans a batch, the Backend runs
-// it, each request's Sampler picks its token, the stop conditions are checked,
-// the scheduler records the outcome, and each request's callback hears of it.
+// it and samples each request's token (from the request's SamplingState), the
+// stop conditions are checked, the scheduler records the outcome, and each
+// request's callback hears of it.
 // Synchronous: Step() runs one iteration and RunUntilIdle() drains the work;
 // a server runs them on a thread of its own (all calls from that thread).
 #pragma once
@@ -16,8 +17,8 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "engine/backend.h"
-#include "engine/sampler.h"
 #include "engine/sampling_params.h"
+#include "engine/sampling_state.h"
 #include "scheduler/scheduler.h"
 
 namespace switchyard::scheduler {
@@ -94,8 +95,9 @@ class EngineLoop {
 
  private:
   struct Live {
-    EngineRequest request;  // its prompt moved to the scheduler
-    engine::Sampler sampler;
+    Live(EngineRequest r) : request(std::move(r)), sampling(request.sampling, request.prompt_ids) {}
+    EngineRequest request;  // its prompt moved to the scheduler once `sampling` has read it
+    engine::SamplingState sampling;
     std::vector<int32_t> generated;
   };
 

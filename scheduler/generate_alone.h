@@ -10,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "engine/backend.h"
-#include "engine/sampler.h"
+#include "engine/batch.h"
 #include "engine/sampling_params.h"
 #include "scheduler/sequence.h"
 

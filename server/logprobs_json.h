@@ -4,7 +4,7 @@
 #pragma once
 
 #include "absl/types/span.h"
-#include "engine/sampler.h"
+#include "engine/batch.h"
 #include "nlohmann/json.hpp"
 
 namespace switchyard::server {

@@ -298,7 +298,7 @@ for t in "$layout"/tests/engine_cuda_*_test; do
     note="$(grep -c '<testcase ' "$work/xml/$name.xml") tests, $(grep -c '<failure' "$work/xml/$name.xml") failures, $skipped skipped"
     # These skip only without a device: skipping beside a GPU means the CUDA
     # runtime does not see it, which no passing status may hide.
-    if ((has_gpu && skipped > 0)) && [[ $name == *_ops_test || $name == *_backend_test || $name == *cublas* ]]; then
+    if ((has_gpu && skipped > 0)) && [[ $name == *_ops_test || $name == *_backend_test || $name == *_sampling_test || $name == *cublas* ]]; then
       stage_rc=1 note+=" (skipped although nvidia-smi lists a GPU)"
     fi
   fi

@@ -8,6 +8,7 @@
 #include "engine/cpu/mlp.h"
 #include "engine/cpu/ops.h"
 #include "engine/cpu/paged_attention.h"
+#include "engine/cpu/sampler.h"
 #include "common/status_macros.h"
 
 namespace switchyard::engine {
@@ -42,7 +43,7 @@ MemoryReport CpuBackend::memory() const {
   if (!weights_) return r;
   r.weight_bytes = static_cast<int64_t>(weights_->total_bytes());
   for (const HostTensor& t : k_cache_) r.kv_cache_bytes += 2 * static_cast<int64_t>(t.nbytes());
-  for (const std::vector<float>* b : {&x_, &h_, &q_, &k_, &v_, &attn_, &mlp_out_, &scratch_}) {
+  for (const std::vector<float>* b : {&x_, &h_, &q_, &k_, &v_, &attn_, &mlp_out_, &scratch_, &logits_}) {
     r.workspace_bytes += static_cast<int64_t>(b->capacity() * sizeof(float));
   }
   return r;
@@ -139,11 +140,11 @@ absl::StatusOr<ForwardResult> CpuBackend::Forward(const Batch& batch) {
   ForwardResult result;
   result.vocab_size = c.vocab_size;
   result.expert_tokens.assign(static_cast<size_t>(c.num_layers) * c.num_experts, 0);
-  result.routed_experts.assign(static_cast<size_t>(R) * c.num_layers * k, -1);
+  if (batch.return_routing) result.routed_experts.assign(static_cast<size_t>(R) * c.num_layers * k, -1);
   for (int l = 0; l < c.num_layers; ++l) {
     Attention(l, batch, places, positions);
     FeedForward(l, T, &result.expert_tokens[static_cast<size_t>(l) * c.num_experts]);
-    if (!weights_->layers[l].is_moe) continue;
+    if (!weights_->layers[l].is_moe || !batch.return_routing) continue;
     for (int64_t r = 0; r < R; ++r) {
       std::memcpy(&result.routed_experts[(r * c.num_layers + l) * k], &moe_ws_.routing.expert_ids[rows[r] * k],
                   k * sizeof(int32_t));
@@ -153,8 +154,24 @@ absl::StatusOr<ForwardResult> CpuBackend::Forward(const Batch& batch) {
   std::vector<float> selected(R * H);
   for (int64_t r = 0; r < R; ++r) std::memcpy(&selected[r * H], &x_[rows[r] * H], H * sizeof(float));
   cpu::RmsNorm(selected.data(), weights_->final_norm.f32(), R, H, c.rms_norm_eps, selected.data());
-  result.logits.resize(R * c.vocab_size);
-  cpu::MatMul(selected.data(), R, WeightView::Of(weights_->lm_head()), result.logits.data());
+  logits_.resize(R * c.vocab_size);
+  cpu::MatMul(selected.data(), R, WeightView::Of(weights_->lm_head()), logits_.data());
+  // Each row to its consumer: kSample rows are sampled here, the others
+  // returned as logits.
+  const int64_t V = c.vocab_size;
+  int64_t row = 0;
+  for (const SequenceSlice& seq : batch.sequences) {
+    if (seq.logits == LogitsMode::kSample) {
+      const absl::Span<const float> logits(&logits_[row++ * V], V);
+      SampledRow& out = result.samples.emplace_back();
+      out.non_finite = cpu::FindNonFiniteLogit(logits);
+      if (!out.non_finite) out.sample = cpu::SampleRow(logits, seq.sampling);
+      continue;
+    }
+    const int64_t rows = seq.logits == LogitsMode::kLast ? 1 : seq.logits == LogitsMode::kAll ? seq.num_tokens : 0;
+    result.logits.insert(result.logits.end(), &logits_[row * V], &logits_[(row + rows) * V]);
+    row += rows;
+  }
   return result;
 }
 

@@ -42,6 +42,7 @@ class CpuBackend : public Backend {
 
   // Step buffers, reused: residual stream, normed input, q/k/v, attention output.
   std::vector<float> x_, h_, q_, k_, v_, attn_, mlp_out_, scratch_;
+  std::vector<float> logits_;  // every logits row of the step, before sampling
   cpu::MoeWorkspace moe_ws_;
 };
 

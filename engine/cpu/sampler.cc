@@ -1,13 +1,13 @@
-#include "engine/sampler.h"
+#include "engine/cpu/sampler.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <random>
 
 #include "common/check.h"
+#include "engine/rng.h"
 
-namespace switchyard::engine {
+namespace switchyard::engine::cpu {
 namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
@@ -42,11 +42,6 @@ struct Scratch {
 Scratch& ThreadScratch() {
   thread_local Scratch scratch;
   return scratch;
-}
-
-uint64_t RandomSeed() {
-  std::random_device device;
-  return (static_cast<uint64_t>(device()) << 32) | device();
 }
 
 int32_t Argmax(absl::Span<const float> logits) {
@@ -137,63 +132,15 @@ int32_t Draw(absl::Span<const Candidate> c, double uniform) {
   return last;  // `uniform * total` rounded up to `total`
 }
 
-}  // namespace
-
-Sampler::Sampler(const SamplingParams& params, absl::Span<const int32_t> prompt_ids)
-    : params_(params), rng_(params.seed.has_value() ? *params.seed : RandomSeed()) {
-  if (params_.repetition_penalty != 1.0f) {
-    for (int32_t id : prompt_ids) seen_.try_emplace(id, 0);
-  }
-}
-
-void Sampler::Accept(int32_t token) { ++seen_[token]; }
-
-void Sampler::ApplyPenalties(absl::Span<float> logits) const {
-  const float repetition = params_.repetition_penalty;
-  for (const auto& [id, generated] : seen_) {
-    if (id < 0 || static_cast<size_t>(id) >= logits.size()) continue;
-    float& l = logits[id];
-    if (repetition != 1.0f) l = l > 0 ? l / repetition : l * repetition;
-    if (generated > 0) {
-      // In double the product is exact, so whether the compiler fuses it into
-      // an FMA cannot change the result.
-      const double penalty =
-          static_cast<double>(params_.frequency_penalty) * generated + params_.presence_penalty;
-      l = static_cast<float>(l - penalty);
-    }
-  }
-}
-
-SampleResult Sampler::Sample(absl::Span<const float> logits) {
-  SWITCHYARD_CHECK(!logits.empty());
-  std::vector<float>& work = ThreadScratch().logits;
-  work.resize(logits.size());
-  std::transform(logits.begin(), logits.end(), work.begin(), Sanitize);
-
-  // Logprobs come from the raw logits, so they are taken before the penalties.
-  SampleResult result;
-  const double log_sum_exp = LogSumExp(work);
-  if (params_.logprobs > 0) {
-    std::vector<Candidate>& best = ThreadScratch().candidates;
-    SelectBest(work, static_cast<size_t>(params_.logprobs), best);
-    for (const Candidate& c : best) result.top.push_back({c.id, LogProb(c.logit, log_sum_exp)});
-  }
-
-  ApplyPenalties(absl::MakeSpan(work));
-  result.token = Choose(work);
-  result.logprob = LogProb(Sanitize(logits[result.token]), log_sum_exp);
-  return result;
-}
-
 // Steps 2-6 of the order in sampler.h, on penalised logits.
-int32_t Sampler::Choose(absl::Span<const float> logits) {
+int32_t Choose(absl::Span<const float> logits, const SamplingParams& params, uint64_t rng_state) {
   const int32_t best = Argmax(logits);
   const float max = logits[best];
   // Greedy, or no finite logit left to build a distribution from.
-  if (params_.temperature == 0 || max == -kInf) return best;
+  if (params.temperature == 0 || max == -kInf) return best;
 
   std::vector<Candidate>& all = ThreadScratch().candidates;
-  const size_t top_k = static_cast<size_t>(params_.top_k);
+  const size_t top_k = static_cast<size_t>(params.top_k);
   if (top_k > 0 && top_k < logits.size()) {
     SelectBest(logits, top_k, all);
   } else {
@@ -204,32 +151,71 @@ int32_t Sampler::Choose(absl::Span<const float> logits) {
 
   // Shifting by the max before dividing keeps every exponent <= 0: no overflow
   // and no NaN however small the temperature; the best token weighs exactly 1.
-  const double temperature = params_.temperature;
+  const double temperature = params.temperature;
   double total = 0;
   for (Candidate& x : c) {
     x.weight = std::exp((static_cast<double>(x.logit) - max) / temperature);
     total += x.weight;
   }
 
-  if (params_.top_p < 1.0f) c = c.first(NucleusSize(c, total, params_.top_p));
+  if (params.top_p < 1.0f) c = c.first(NucleusSize(c, total, params.top_p));
 
   // The weight is p / p_max, since the best token, always kept, weighs 1.
-  if (params_.min_p > 0.0f) {
+  if (params.min_p > 0.0f) {
     const auto kept = std::remove_if(c.begin(), c.end(), [&](const Candidate& x) {
-      return x.weight < params_.min_p;
+      return x.weight < params.min_p;
     });
     c = c.first(static_cast<size_t>(kept - c.begin()));
   }
 
-  return Draw(c, rng_.NextDouble());
+  return Draw(c, SplitMix64(rng_state).NextDouble());
 }
 
-std::optional<size_t> FindNonFiniteLogit(absl::Span<const float> logits) {
+}  // namespace
+
+void ApplyPenalties(absl::Span<float> logits, const SamplingParams& params, absl::Span<const TokenCount> seen) {
+  const float repetition = params.repetition_penalty;
+  for (const TokenCount& s : seen) {
+    if (s.token < 0 || static_cast<size_t>(s.token) >= logits.size()) continue;
+    float& l = logits[s.token];
+    if (repetition != 1.0f) l = l > 0 ? l / repetition : l * repetition;
+    if (s.generated > 0) {
+      // In double the product is exact, so whether the compiler fuses it into
+      // an FMA cannot change the result.
+      const double penalty = static_cast<double>(params.frequency_penalty) * s.generated + params.presence_penalty;
+      l = static_cast<float>(l - penalty);
+    }
+  }
+}
+
+SampleResult SampleRow(absl::Span<const float> logits, const RowSampling& row) {
+  SWITCHYARD_CHECK(!logits.empty() && row.params != nullptr);
+  const SamplingParams& params = *row.params;
+  std::vector<float>& work = ThreadScratch().logits;
+  work.resize(logits.size());
+  std::transform(logits.begin(), logits.end(), work.begin(), Sanitize);
+
+  // Logprobs come from the raw logits, so they are taken before the penalties.
+  SampleResult result;
+  const double log_sum_exp = LogSumExp(work);
+  if (params.logprobs > 0) {
+    std::vector<Candidate>& best = ThreadScratch().candidates;
+    SelectBest(work, static_cast<size_t>(params.logprobs), best);
+    for (const Candidate& c : best) result.top.push_back({c.id, LogProb(c.logit, log_sum_exp)});
+  }
+
+  ApplyPenalties(absl::MakeSpan(work), params, row.seen);
+  result.token = Choose(work, params, row.rng_state);
+  result.logprob = LogProb(Sanitize(logits[result.token]), log_sum_exp);
+  return result;
+}
+
+std::optional<NonFiniteLogit> FindNonFiniteLogit(absl::Span<const float> logits) {
   for (size_t i = 0; i < logits.size(); ++i) {
     const float v = logits[i];
-    if (std::isnan(v) || v == std::numeric_limits<float>::infinity()) return i;
+    if (std::isnan(v) || v == kInf) return NonFiniteLogit{static_cast<int32_t>(i), v};
   }
   return std::nullopt;
 }
 
-}  // namespace switchyard::engine
+}  // namespace switchyard::engine::cpu

@@ -1,6 +1,7 @@
 #include "engine/cuda/cuda_backend.h"
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 
 #include "absl/cleanup/cleanup.h"
@@ -165,6 +166,86 @@ absl::Status CudaBackend::UploadInputs(const StepInputs& in) {
   return CudaStatus(cudaMemcpyAsync(Ws<int32_t>(layout_.num_real_tokens), host_inputs_.at<int32_t>(layout_.num_real_tokens),
                                     sizeof(int32_t), cudaMemcpyHostToDevice, stream_),
                     "step input upload");
+}
+
+namespace {
+
+// Where the arrays of one step's sampling lie in sampling_ (and its mirror).
+struct SamplingLayout {
+  int64_t rows = 0, seen = 0, seen_raw = 0, samples = 0, total_bytes = 0;
+
+  explicit SamplingLayout(const SamplingInputs& in) {
+    auto take = [this](int64_t bytes) {
+      const int64_t at = total_bytes;
+      total_bytes += (bytes + 255) / 256 * 256;
+      return at;
+    };
+    rows = take(static_cast<int64_t>(in.rows.size() * sizeof(DeviceRowSampling)));
+    seen = take(static_cast<int64_t>(in.seen.size() * sizeof(TokenCount)));
+    seen_raw = take(static_cast<int64_t>(in.seen.size() * sizeof(float)));
+    samples = take(static_cast<int64_t>(in.rows.size() * sizeof(DeviceSample)));
+  }
+};
+
+SampledRow ToSampledRow(const DeviceSample& d) {
+  SampledRow row;
+  if (d.non_finite_token >= 0) {
+    row.non_finite = NonFiniteLogit{d.non_finite_token, d.non_finite_value};
+    return row;
+  }
+  row.sample.token = d.token;
+  row.sample.logprob = d.logprob;
+  for (int32_t i = 0; i < d.num_top; ++i) row.sample.top.push_back({d.top_tokens[i], d.top_logprobs[i]});
+  return row;
+}
+
+}  // namespace
+
+absl::Status CudaBackend::UploadSampling(const SamplingInputs& in) {
+  const SamplingLayout at(in);
+  if (at.total_bytes > sampling_.bytes()) {
+    // Doubling, so that growing penalty histories reallocate rarely.
+    const int64_t bytes = std::max(at.total_bytes, 2 * sampling_.bytes());
+    ASSIGN_OR_RETURN(sampling_, DeviceBuffer::Allocate(bytes));
+    ASSIGN_OR_RETURN(host_sampling_, PinnedBuffer::Allocate(bytes));
+  }
+  const int64_t seen_end = at.seen + static_cast<int64_t>(in.seen.size() * sizeof(TokenCount));
+  std::memcpy(host_sampling_.at<DeviceRowSampling>(at.rows), in.rows.data(), in.rows.size() * sizeof(DeviceRowSampling));
+  std::memcpy(host_sampling_.at<TokenCount>(at.seen), in.seen.data(), in.seen.size() * sizeof(TokenCount));
+  if (seen_end == 0) return absl::OkStatus();
+  return CudaStatus(cudaMemcpyAsync(sampling_.data(), host_sampling_.data(), seen_end, cudaMemcpyHostToDevice, stream_),
+                    "sampling input upload");
+}
+
+absl::Status CudaBackend::EnqueueSamplingPass(const SamplingInputs& in, int32_t first, int32_t rows) {
+  const SamplingLayout at(in);
+  auto in_pass = [&](int32_t row) { return row >= first && row < first + rows; };
+  int32_t begin = 0;
+  while (begin < static_cast<int32_t>(in.rows.size()) && in.rows[begin].logits_row < first) ++begin;
+  int32_t end = begin;
+  while (end < static_cast<int32_t>(in.rows.size()) && in_pass(in.rows[end].logits_row)) ++end;
+  SampleRowsParams p;
+  p.logits = Ws<float>(layout_.logits);
+  p.vocab = model_.vocab_size;
+  p.first_logits_row = first;
+  p.rows = sampling_.at<DeviceRowSampling>(at.rows) + begin;
+  p.num_rows = end - begin;
+  p.seen = sampling_.at<TokenCount>(at.seen);
+  p.seen_raw = sampling_.at<float>(at.seen_raw);
+  p.out = sampling_.at<DeviceSample>(at.samples) + begin;
+  RETURN_IF_ERROR(SampleRows(p, stream_));
+  // The returned rows of this pass, packed at the front of host_logits_.
+  const int64_t V = model_.vocab_size;
+  int64_t packed = 0;
+  for (const int32_t row : in.returned_rows) {
+    if (!in_pass(row)) continue;
+    RETURN_IF_ERROR(CudaStatus(cudaMemcpyAsync(host_logits_.at<float>(packed * V * 4),
+                                               Ws<float>(layout_.logits) + (row - first) * V, V * 4,
+                                               cudaMemcpyDeviceToHost, stream_),
+                               "logits download"));
+    ++packed;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CudaBackend::EnqueueAttention(int layer, int32_t T) {
@@ -371,6 +452,7 @@ absl::StatusOr<ForwardResult> CudaBackend::Forward(const Batch& batch) {
   std::optional<int32_t> bucket;
   if (options_.use_cuda_graphs && IsDecodeOnly(batch)) bucket = DecodeBucket(options_.decode_graph_sizes, num_seqs);
   const StepInputs in = PackStep(batch, block_size_, layout_.blocks_per_seq, bucket.value_or(0));
+  const SamplingInputs sampling = PackSampling(batch);
   const int32_t R = in.num_logit_rows;
   const int64_t V = c.vocab_size;
   // Whatever way this returns, no copy from or to the pinned buffers is
@@ -378,42 +460,60 @@ absl::StatusOr<ForwardResult> CudaBackend::Forward(const Batch& batch) {
   // synchronises itself).
   absl::Cleanup drain = [this] { cudaStreamSynchronize(stream_); };
   RETURN_IF_ERROR(UploadInputs(in));
+  RETURN_IF_ERROR(UploadSampling(sampling));
 
   ForwardResult result;
   result.vocab_size = c.vocab_size;
-  result.logits.resize(R * V);
+  result.logits.resize(sampling.returned_rows.size() * V);
   if (bucket) {
     ASSIGN_OR_RETURN(cudaGraphExec_t graph, DecodeGraph(*bucket));
     RETURN_IF_ERROR(CudaStatus(cudaGraphLaunch(graph, stream_), "decode graph launch"));
   } else {
     RETURN_IF_ERROR(EnqueueModel(in.num_tokens, R));
   }
-  // Logits come back in passes of at most max_logit_rows rows; a decode
-  // graph has computed all its rows already.
-  // The per-expert counts and routed experts ride back on the same stream
-  // behind the step: nothing inside the step waits for them.
+  // The per-expert counts (and the routed experts, when asked for) ride
+  // back on the same stream behind the step: nothing inside the step waits
+  // for them.
   const int64_t counts = int64_t{c.num_layers} * c.num_experts;
-  const int64_t routed = int64_t{R} * c.num_layers * c.top_k;
+  const int64_t routed = batch.return_routing ? int64_t{R} * c.num_layers * c.top_k : 0;
   RETURN_IF_ERROR(CudaStatus(cudaMemcpyAsync(host_counts_.at<int32_t>(0), Ws<int32_t>(layout_.expert_counts),
                                              counts * 4, cudaMemcpyDeviceToHost, stream_),
                              "expert count download"));
-  RETURN_IF_ERROR(CudaStatus(cudaMemcpyAsync(host_routed_.at<int32_t>(0), Ws<int32_t>(layout_.routed_experts),
-                                             routed * 4, cudaMemcpyDeviceToHost, stream_),
-                             "routed expert download"));
+  if (routed > 0) {
+    RETURN_IF_ERROR(CudaStatus(cudaMemcpyAsync(host_routed_.at<int32_t>(0), Ws<int32_t>(layout_.routed_experts),
+                                               routed * 4, cudaMemcpyDeviceToHost, stream_),
+                               "routed expert download"));
+  }
+  // Logits rows are computed in passes of at most max_logit_rows (a decode
+  // graph has computed all its rows already); each pass samples its kSample
+  // rows on the device and sends back only the rows returned as logits.
   const int32_t pass_rows = bucket ? *bucket : layout_.max_logit_rows;
+  int64_t returned = 0;
   for (int32_t first = 0; first < R; first += pass_rows) {
     const int32_t rows = std::min(pass_rows, R - first);
     if (!bucket) RETURN_IF_ERROR(EnqueueLmHead(first, rows));
-    RETURN_IF_ERROR(CudaStatus(cudaMemcpyAsync(host_logits_.at<float>(0), Ws<float>(layout_.logits), rows * V * 4,
-                                               cudaMemcpyDeviceToHost, stream_),
-                               "logits download"));
+    RETURN_IF_ERROR(EnqueueSamplingPass(sampling, first, rows));
     RETURN_IF_ERROR(CudaStatus(cudaStreamSynchronize(stream_), "forward step"));
-    std::memcpy(&result.logits[first * V], host_logits_.at<float>(0), rows * V * 4);
+    const int64_t packed =
+        std::count_if(sampling.returned_rows.begin(), sampling.returned_rows.end(),
+                      [&](int32_t row) { return row >= first && row < first + rows; });
+    std::memcpy(&result.logits[returned * V], host_logits_.at<float>(0), packed * V * 4);
+    returned += packed;
   }
-  RETURN_IF_ERROR(CudaStatus(cudaStreamSynchronize(stream_), "forward step"));  // a step with no logits rows
+  const SamplingLayout at(sampling);
+  const int64_t sample_bytes = static_cast<int64_t>(sampling.rows.size() * sizeof(DeviceSample));
+  if (sample_bytes > 0) {
+    RETURN_IF_ERROR(CudaStatus(cudaMemcpyAsync(host_sampling_.at<DeviceSample>(at.samples),
+                                               sampling_.at<DeviceSample>(at.samples), sample_bytes,
+                                               cudaMemcpyDeviceToHost, stream_),
+                               "sample download"));
+  }
+  RETURN_IF_ERROR(CudaStatus(cudaStreamSynchronize(stream_), "forward step"));
   std::move(drain).Cancel();  // drained just now
   result.expert_tokens.assign(host_counts_.at<int32_t>(0), host_counts_.at<int32_t>(0) + counts);
   result.routed_experts.assign(host_routed_.at<int32_t>(0), host_routed_.at<int32_t>(0) + routed);
+  const DeviceSample* samples = host_sampling_.at<DeviceSample>(at.samples);
+  for (size_t i = 0; i < sampling.rows.size(); ++i) result.samples.push_back(ToSampledRow(samples[i]));
   return result;
 }
 

@@ -17,6 +17,7 @@
 #include "engine/cuda/cuda_backend_config.h"
 #include "engine/cuda/device_buffer.h"
 #include "engine/cuda/device_weights.h"
+#include "engine/cuda/sampling_inputs.h"
 #include "engine/cuda/step_inputs.h"
 #include "engine/cuda/workspace_layout.h"
 
@@ -48,6 +49,12 @@ class CudaBackend : public Backend {
 
   absl::Status CheckModel(const ModelConfig& c) const;
   absl::Status UploadInputs(const StepInputs& in);
+  // The step's sampled rows, their penalised tokens and room for their
+  // samples, into sampling_ (grown when a step needs more).
+  absl::Status UploadSampling(const SamplingInputs& in);
+  // Samples the rows among logits rows [first, first + rows) (the logits
+  // buffer's), and queues the copy of the returned ones into host_logits_.
+  absl::Status EnqueueSamplingPass(const SamplingInputs& in, int32_t first, int32_t rows);
   // Everything from the embedding to the final norm over `num_tokens` rows,
   // plus the experts of the `logit_rows` logits rows.
   absl::Status EnqueueModel(int32_t num_tokens, int32_t logit_rows);
@@ -81,6 +88,10 @@ class CudaBackend : public Backend {
   // (at the workspace's own offsets), the logits, the expert counts and the
   // routed experts.
   PinnedBuffer host_inputs_, host_logits_, host_counts_, host_routed_;
+  // Device sampling's inputs and outputs (SamplingLayout in cuda_backend.cc),
+  // and their page-locked mirror.
+  DeviceBuffer sampling_;
+  PinnedBuffer host_sampling_;
   std::map<int32_t, cudaGraphExec_t> graphs_;  // decode bucket -> graph
 };
 

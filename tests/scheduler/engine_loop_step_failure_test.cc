@@ -2,7 +2,8 @@
 // with INTERNAL (and no finish reason), their KV blocks are freed, the
 // failure is counted, and later requests run as if nothing happened; an
 // error marked unrecoverable is returned as is.
-// A row of logits with a NaN or +inf ends that request alone, the same way.
+// A sampled row whose logits held a NaN or +inf (the backend reports it)
+// ends that request alone, the same way.
 #include <gtest/gtest.h>
 
 #include <limits>
@@ -19,7 +20,8 @@ namespace switchyard::scheduler {
 namespace {
 
 // The CPU backend, failing Forward call number `fail_at` (from 0) with
-// `error`, or putting `poison` into logits row `poison_row` of call `poison_at`.
+// `error`, or reporting `poison` at token 17 of sampled row `poison_row` of
+// call `poison_at` (as a backend does when a row of logits held it).
 class FailingBackend : public engine::test::ForwardingBackend {
  public:
   using ForwardingBackend::ForwardingBackend;
@@ -27,7 +29,7 @@ class FailingBackend : public engine::test::ForwardingBackend {
     const int call = calls_++;
     if (call == fail_at) return error;
     absl::StatusOr<engine::ForwardResult> result = ForwardingBackend::Forward(batch);
-    if (result.ok() && call == poison_at) result->logits[poison_row * result->vocab_size + 17] = poison;
+    if (result.ok() && call == poison_at) result->samples[poison_row].non_finite = engine::NonFiniteLogit{17, poison};
     return result;
   }
   int calls() const { return calls_; }

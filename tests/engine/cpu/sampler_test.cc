@@ -1,4 +1,6 @@
-#include "engine/sampler.h"
+// The CPU sampler (SampleRow, ApplyPenalties) fed by SamplingState, as the
+// CPU backend runs them: distributions, truncations, penalties, logprobs.
+#include "engine/cpu/sampler.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,13 +13,33 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "engine/rng.h"
+#include "engine/sampling_state.h"
 
-namespace switchyard::engine {
+namespace switchyard::engine::cpu {
 namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr int kDraws = 20000;
+
+// One request's sampling: its SamplingState and SampleRow. Each Sample takes
+// the next draw of the request's stream (as a new token would), so that
+// repeated draws from one row build a histogram.
+class Sampler {
+ public:
+  Sampler(const SamplingParams& params, std::vector<int32_t> prompt_ids) : state_(params, prompt_ids) {}
+  SampleResult Sample(absl::Span<const float> logits) {
+    RowSampling row = state_.Row();
+    row.rng_state = SplitMix64::Advance(row.rng_state, draws_++);
+    return SampleRow(logits, row);
+  }
+  void Accept(int32_t token) { state_.Accept(token); }
+  void ApplyPenalties(absl::Span<float> logits) const { cpu::ApplyPenalties(logits, state_.params(), state_.Row().seen); }
+
+ private:
+  SamplingState state_;
+  uint64_t draws_ = 0;
+};
 
 SamplingParams Seeded(uint64_t seed = 42) {
   SamplingParams p;
@@ -292,10 +314,49 @@ TEST(SamplerTest, LogprobsCoverTheVocabularyAtMost) {
 TEST(FindNonFiniteLogitTest, NaNAndPlusInfinityAreFoundMinusInfinityIsAValidLogit) {
   const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
   EXPECT_EQ(FindNonFiniteLogit(std::vector<float>{1, -inf, 3}), std::nullopt);
-  EXPECT_EQ(FindNonFiniteLogit(std::vector<float>{1, nan, inf}), 1u);
-  EXPECT_EQ(FindNonFiniteLogit(std::vector<float>{1, 2, inf}), 2u);
+  EXPECT_EQ(FindNonFiniteLogit(std::vector<float>{1, nan, inf})->token, 1);
+  EXPECT_EQ(FindNonFiniteLogit(std::vector<float>{1, 2, inf})->token, 2);
+  EXPECT_EQ(FindNonFiniteLogit(std::vector<float>{1, 2, inf})->value, inf);
   EXPECT_EQ(FindNonFiniteLogit(std::vector<float>{}), std::nullopt);
 }
 
+// The engine hands the backend a position in the request's stream, not a
+// generator: the n-th token's draw starts from seed + n * gamma, which is
+// where a generator seeded once would be after n draws.
+TEST(SamplingStateTest, TheStreamMovesOneDrawPerAcceptedToken) {
+  const SamplingState state(Seeded(7), {});
+  SplitMix64 reference(7);
+  SamplingState moving(Seeded(7), {});
+  for (int n = 0; n < 5; ++n) {
+    EXPECT_EQ(SplitMix64(moving.Row().rng_state).NextDouble(), reference.NextDouble()) << n;
+    moving.Accept(n);
+  }
+  EXPECT_EQ(state.Row().rng_state, 7u);
+}
+
+TEST(SamplingStateTest, SeenTokensOnlyWhenAPenaltyReadsThem) {
+  SamplingState plain(Seeded(), {4, 5});
+  plain.Accept(4);
+  EXPECT_TRUE(plain.Row().seen.empty());
+
+  SamplingParams repetition = Seeded();
+  repetition.repetition_penalty = 1.2f;
+  SamplingState r(repetition, {4, 5, 4});
+  r.Accept(5);
+  r.Accept(9);
+  r.Accept(5);
+  std::vector<std::pair<int32_t, int32_t>> seen;
+  for (const TokenCount& t : r.Row().seen) seen.emplace_back(t.token, t.generated);
+  EXPECT_EQ(seen, (std::vector<std::pair<int32_t, int32_t>>{{4, 0}, {5, 2}, {9, 1}}));
+
+  SamplingParams presence = Seeded();
+  presence.presence_penalty = 0.5f;
+  SamplingState p(presence, {4, 5});  // the prompt is not read: no repetition penalty
+  p.Accept(5);
+  ASSERT_EQ(p.Row().seen.size(), 1u);
+  EXPECT_EQ(p.Row().seen[0].token, 5);
+  EXPECT_EQ(p.Row().seen[0].generated, 1);
+}
+
 }  // namespace
-}  // namespace switchyard::engine
+}  // namespace switchyard::engine::cpu

@@ -15,6 +15,7 @@
 #include "scheduler/generate_alone.h"
 #include "engine/model_loader.h"
 #include "nlohmann/json.hpp"
+#include "engine/cpu/sampler.h"
 #include "tests/engine/cuda/gpu_test_util.h"
 
 namespace switchyard::engine::cuda {
@@ -140,6 +141,7 @@ TEST_P(CudaBackendTest, PromptLogitsMatchTheCpu) {
   const std::vector<int32_t> blocks = Blocks(0, 16);
   for (const std::vector<int32_t>& ids : Prompts(GetParam())) {
     Batch batch{ids, {{static_cast<int32_t>(ids.size()), 0, blocks, LogitsMode::kAll}}};
+    batch.return_routing = true;
     auto want = cpu->Forward(batch);
     auto got = cuda->Forward(batch);
     ASSERT_TRUE(want.ok() && got.ok()) << got.status();
@@ -157,7 +159,38 @@ TEST_P(CudaBackendTest, PromptLogitsMatchTheCpu) {
       EXPECT_EQ(got_sum, want_sum) << "layer " << l;
     }
     EXPECT_EQ(got->routed_experts.size(), want->routed_experts.size());
+    EXPECT_EQ(got->routed_experts.size(), ids.size() * c.num_layers * c.top_k);
   }
+}
+
+// A sampled row and a returned row in one step: the device samples one while
+// the other comes back as logits, and the greedy sample is that row's
+// argmax (the same prompt twice); the logprobs asked for are its log-softmax.
+TEST_P(CudaBackendTest, SampledAndReturnedRowsInOneStep) {
+  auto cuda = Cuda(GetParam());
+  const std::vector<int32_t> ids = Prompts(GetParam())[0];
+  const int32_t n = static_cast<int32_t>(ids.size());
+  const std::vector<int32_t> a = Blocks(0, 8), b = Blocks(8, 8);
+  SamplingParams greedy;
+  greedy.temperature = 0;
+  greedy.logprobs = 2;
+  Batch batch;
+  batch.token_ids = ids;
+  batch.token_ids.insert(batch.token_ids.end(), ids.begin(), ids.end());
+  batch.sequences.push_back({n, 0, a, LogitsMode::kSample, {&greedy, 0, {}}});
+  batch.sequences.push_back({n, 0, b, LogitsMode::kLast});
+  auto out = cuda->Forward(batch);
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_EQ(out->samples.size(), 1u);
+  ASSERT_EQ(out->logits.size(), static_cast<size_t>(out->vocab_size));
+  EXPECT_TRUE(out->routed_experts.empty());  // not asked for
+  const SampleResult want = cpu::SampleRow(out->logits, {&greedy, 0, {}});
+  const SampledRow& got = out->samples[0];
+  ASSERT_FALSE(got.non_finite.has_value());
+  EXPECT_EQ(got.sample.token, want.token);
+  EXPECT_NEAR(got.sample.logprob, want.logprob, 1e-3);
+  ASSERT_EQ(got.sample.top.size(), 2u);
+  EXPECT_EQ(got.sample.top[0].token, want.top[0].token);
 }
 
 TEST_P(CudaBackendTest, GreedyTokensMatchTheCpu) {

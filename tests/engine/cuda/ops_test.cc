@@ -8,7 +8,6 @@
 
 #include "engine/cpu/ops.h"
 #include "engine/cpu/paged_attention.h"
-#include "engine/cuda/argmax.h"
 #include "engine/cuda/dispatch_plan.h"
 #include "engine/cuda/grouped_gemm.h"
 #include "engine/cuda/kv_cache.h"
@@ -313,7 +312,7 @@ TEST(WriteKvTest, StoresAtSlotsAndSkipsPadding) {
   for (int i = 0; i < 5 * kv; ++i) EXPECT_EQ(BF16ToFloat(got[i]), i / kv == 3 ? k[i % kv] : 0.f) << i;
 }
 
-// ---- MoE output, router, argmax ---------------------------------------------
+// ---- MoE output, router ---------------------------------------------------
 
 TEST(MoeCombineTest, UnpermuteWeightsAndSumsAndTheSharedExpertIsGated) {
   SKIP_WITHOUT_GPU();
@@ -357,21 +356,6 @@ TEST(RouterTest, LogitsInFloat32) {
       ASSERT_NEAR(got[t * E + e], s, 1e-4);
     }
   }
-}
-
-TEST(ArgmaxTest, LargestLogitAndTheLowestIndexOnTies) {
-  SKIP_WITHOUT_GPU();
-  std::mt19937 rng(11);
-  const int32_t R = 4, V = 50000;
-  std::vector<float> logits = Random(R * V, rng);
-  logits[0 * V + 777] = 5.f;
-  logits[1 * V + 40000] = 5.f;
-  logits[1 * V + 3] = 5.f;  // tie: 3 wins
-  logits[2 * V + V - 1] = 9.f;
-  std::fill(logits.begin() + 3 * V, logits.end(), -1.f);  // all equal: 0
-  DeviceBuffer d_l = ToDevice(logits), d_out = ToDevice(std::vector<int32_t>(R));
-  ASSERT_TRUE(ArgmaxRows({Ptr<float>(d_l), R, V, MutPtr<int32_t>(d_out)}, nullptr).ok());
-  EXPECT_EQ(FromDevice<int32_t>(d_out, R), (std::vector<int32_t>{777, 3, V - 1, 0}));
 }
 
 }  // namespace

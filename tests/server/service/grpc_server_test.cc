@@ -348,6 +348,7 @@ TEST_F(GrpcServerTest, ReturnRoutingGivesTheExpertsOfEveryGeneratedToken) {
   std::vector<int32_t> blocks(64);
   for (int32_t i = 0; i < 64; ++i) blocks[i] = i;
   batch.sequences.push_back({n, 0, blocks, engine::LogitsMode::kAll});
+  batch.return_routing = true;
   const engine::ForwardResult all = *reference.Forward(batch);
   const size_t first = g.ids.size() - 1;  // the row that produced the first generated token
   for (int i = 0; i < response.routing_size(); ++i) {

@@ -167,6 +167,12 @@ inline int64_t max(int64_t a, int64_t b) { return std::max(a, b); }
 inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
 inline float __expf(float x) { return std::exp(x); }
 inline float __fdividef(float a, float b) { return a / b; }
+using std::isnan;
+inline uint32_t __float_as_uint(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
 template <typename T>
 T __ldg(const T* p) {
   return *p;

@@ -48,7 +48,8 @@ absl::Status EngineLoop::Submit(EngineRequest request) {
   // the scheduler keeps it from here on.
   auto live = std::make_unique<Live>(std::move(request));
   EngineRequest& r = live->request;
-  RETURN_IF_ERROR(scheduler_->Submit({r.id, std::move(r.prompt_ids), r.sampling.max_tokens, r.deadline}));
+  RETURN_IF_ERROR(
+      scheduler_->Submit({r.id, std::move(r.prompt_ids), r.sampling.max_tokens, r.deadline, r.cache_salt}));
   const RequestId id = r.id;
   live_.emplace(id, std::move(live));
   return absl::OkStatus();
@@ -85,7 +86,7 @@ absl::StatusOr<bool> EngineLoop::Step() {
     }
   };
   for (const AbortedRequest& a : plan.aborted) {
-    outputs.push_back({end(live_.find(a.id)), {a.id, std::nullopt, a.reason, {}, {}}});
+    outputs.push_back({end(live_.find(a.id)), {a.id, std::nullopt, a.reason, {}, 0, {}}});
   }
   if (!plan.empty()) {
     BuildBatch(plan, batch_);
@@ -109,7 +110,7 @@ absl::StatusOr<bool> EngineLoop::Step() {
                                            absl::StatusCodeToString(forward.status().code()), ": ",
                                            forward.status().message()));
       for (const RequestId id : scheduler_->FailStep(plan)) {
-        outputs.push_back({end(live_.find(id)), {id, std::nullopt, std::nullopt, {}, error}});
+        outputs.push_back({end(live_.find(id)), {id, std::nullopt, std::nullopt, {}, 0, error}});
       }
       deliver();
       return true;
@@ -135,7 +136,7 @@ absl::StatusOr<bool> EngineLoop::Step() {
         sampled.push_back({0, /*finished=*/true});
         outputs.push_back(
             {end(it),
-             {chunk.seq->id, std::nullopt, std::nullopt, {},
+             {chunk.seq->id, std::nullopt, std::nullopt, {}, 0,
               absl::InternalError(absl::StrCat("the model produced a non-finite logit (", bad->value,
                                                " for token id ", bad->token, ") after ", live.generated.size(),
                                                " generated tokens; the request was ended"))}});
@@ -147,7 +148,7 @@ absl::StatusOr<bool> EngineLoop::Step() {
       ++num_generated_tokens_;
       const std::optional<FinishReason> finish = StopReason(live, s.token);
       sampled.push_back({s.token, finish.has_value()});
-      RequestOutput output{chunk.seq->id, std::move(s), finish, {}, {}};
+      RequestOutput output{chunk.seq->id, std::move(s), finish, {}, chunk.seq->num_cached_prompt_tokens, {}};
       if (live.request.return_routing) {
         const size_t n = static_cast<size_t>(backend_.config().num_layers) * backend_.config().top_k;
         output.routed_experts.assign(result.routed_experts.begin() + r * n, result.routed_experts.begin() + (r + 1) * n);

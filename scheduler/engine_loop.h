@@ -34,6 +34,9 @@ struct RequestOutput {
   // With the token, when the request asked for it: [num_layers, top_k], the
   // experts that computed the token in every layer (-1 in dense layers).
   std::vector<int32_t> routed_experts;
+  // With every token: how many prompt tokens' KV came from the prefix cache
+  // when the request was (last) admitted, not computed.
+  int32_t cached_prompt_tokens = 0;
   absl::Status error;
 };
 using OutputCallback = std::function<void(const RequestOutput&)>;
@@ -52,6 +55,7 @@ struct EngineRequest {
   StopStringMatcher stop_strings;
   OutputCallback on_output;  // called on the loop's thread; may Cancel or Submit
   bool return_routing = false;  // fill RequestOutput::routed_experts
+  std::string cache_salt;       // SequenceRequest::cache_salt
 };
 
 class EngineLoop {

@@ -24,7 +24,10 @@ absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(const SchedulerConf
 }
 
 Scheduler::Scheduler(const SchedulerConfig& config, KvCacheShape kv, int32_t max_model_len, Clock clock)
-    : config_(config), blocks_(kv), max_model_len_(max_model_len), clock_(std::move(clock)) {
+    : config_(config),
+      blocks_(kv, config.enable_prefix_caching),
+      max_model_len_(max_model_len),
+      clock_(std::move(clock)) {
   running_.reserve(config.max_num_seqs);
 }
 
@@ -56,6 +59,7 @@ absl::Status Scheduler::Submit(SequenceRequest request) {
   seq->tokens.reserve(total);
   seq->max_tokens = request.max_tokens;
   seq->deadline = request.deadline;
+  seq->cache_salt = std::move(request.cache_salt);
   waiting_.push_back(seq.get());
   live_.emplace(request.id, std::move(seq));
   return absl::OkStatus();
@@ -76,6 +80,7 @@ void Scheduler::Remove(Sequence* seq) {
 void Scheduler::Preempt(Sequence* seq) {
   blocks_.Release(seq->block_table);
   seq->num_computed = 0;
+  seq->num_cached_blocks = 0;
   ++num_preemptions_;
   waiting_.push_front(seq);
 }
@@ -144,14 +149,34 @@ StepPlan Scheduler::Step() {
   if (plan.num_preempted > 0) return plan;
   while (!waiting_.empty() && static_cast<int32_t>(running_.size()) < config_.max_num_seqs && prefill_budget > 0) {
     Sequence* seq = waiting_.front();
+    if (!Admit(seq, prefill_budget)) break;  // first come, first served: no overtaking
     const int32_t n = std::min(seq->num_uncomputed(), prefill_budget);
-    if (!blocks_.Grow(seq->block_table, n)) break;  // first come, first served: no overtaking
     waiting_.pop_front();
     running_.push_back(seq);
     prefill_budget -= n;
     schedule(seq, n);
   }
   return plan;
+}
+
+bool Scheduler::Admit(Sequence* seq, int32_t prefill_budget) {
+  // The cached prefix first: only what is left needs blocks and budget. The
+  // last token is always computed, because its logits are needed.
+  const int32_t cached_blocks = blocks_.TakeCachedPrefix(seq->tokens, (seq->num_tokens() - 1) / blocks_.shape().block_size,
+                                                         seq->cache_salt, seq->block_table);
+  seq->num_computed = cached_blocks * blocks_.shape().block_size;
+  seq->num_cached_blocks = cached_blocks;
+  const int32_t n = std::min(seq->num_uncomputed(), prefill_budget);
+  if (!blocks_.Grow(seq->block_table, seq->num_computed + n)) {
+    blocks_.Release(seq->block_table);  // the cached blocks stay cached for the next try
+    seq->num_computed = 0;
+    seq->num_cached_blocks = 0;
+    return false;
+  }
+  seq->num_cached_prompt_tokens = std::min(seq->num_computed, seq->num_prompt_tokens);
+  prefix_cache_queries_ += seq->num_tokens() - 1;
+  prefix_cache_hits_ += seq->num_computed;
+  return true;
 }
 
 void Scheduler::Update(const StepPlan& plan, absl::Span<const SampledToken> sampled) {
@@ -163,6 +188,9 @@ void Scheduler::Update(const StepPlan& plan, absl::Span<const SampledToken> samp
     const ScheduledChunk& chunk = plan.chunks[i];
     SWITCHYARD_CHECK(chunk.seq == seq && chunk.num_cached == seq->num_computed);
     seq->num_computed += chunk.num_tokens;
+    // Full blocks now computed join the prefix cache.
+    blocks_.CacheFullBlocks(seq->tokens, seq->num_computed, seq->cache_salt, seq->block_table,
+                            seq->num_cached_blocks);
     if (!chunk.samples) continue;
     SWITCHYARD_CHECK(next < sampled.size());
     const SampledToken& s = sampled[next++];
@@ -204,8 +232,16 @@ std::vector<RequestId> Scheduler::FailStep(const StepPlan& plan) {
 }
 
 SchedulerStats Scheduler::stats() const {
-  return {static_cast<int32_t>(running_.size()), static_cast<int32_t>(waiting_.size()), blocks_.num_free(),
-          blocks_.num_blocks(), blocks_.usage(), num_preemptions_};
+  return {static_cast<int32_t>(running_.size()),
+          static_cast<int32_t>(waiting_.size()),
+          blocks_.num_free(),
+          blocks_.num_blocks(),
+          blocks_.usage(),
+          num_preemptions_,
+          prefix_cache_queries_,
+          prefix_cache_hits_,
+          blocks_.num_cached(),
+          blocks_.num_evictable()};
 }
 
 absl::Status Scheduler::CheckInvariants() const {
@@ -216,16 +252,27 @@ absl::Status Scheduler::CheckInvariants() const {
     return absl::InternalError(absl::StrCat(running_.size(), " running + ", waiting_.size(), " waiting != ",
                                             live_.size(), " live"));
   }
-  std::vector<RequestId> owner(blocks_.num_blocks(), -1);
-  std::vector<bool> owned(blocks_.num_blocks(), false);
+  // A block is shared only as a cached prefix block; its reference count is
+  // the number of tables holding it.
+  std::vector<int32_t> refs(blocks_.num_blocks(), 0);
   for (const auto& [id, seq] : live_) {
-    for (int32_t b : seq->block_table) {
+    for (size_t i = 0; i < seq->block_table.size(); ++i) {
+      const int32_t b = seq->block_table[i];
       if (b < 0 || b >= blocks_.num_blocks()) return absl::InternalError(absl::StrCat("request ", id, " holds block ", b));
-      if (owned[b]) {
-        return absl::InternalError(absl::StrCat("block ", b, " owned by requests ", owner[b], " and ", id));
+      if (refs[b]++ > 0 && !blocks_.is_cached(b)) {
+        return absl::InternalError(absl::StrCat("block ", b, " is shared (request ", id, ") but holds no cached prefix"));
       }
-      owned[b] = true;
-      owner[b] = id;
+      if (std::find(seq->block_table.begin(), seq->block_table.begin() + i, b) != seq->block_table.begin() + i) {
+        return absl::InternalError(absl::StrCat("request ", id, " holds block ", b, " twice"));
+      }
+    }
+    // The blocks it writes next are its own.
+    const int64_t first_written = seq->num_computed / blocks_.shape().block_size;
+    for (size_t i = first_written; i < seq->block_table.size(); ++i) {
+      if (blocks_.ref_count(seq->block_table[i]) != 1) {
+        return absl::InternalError(absl::StrCat("request ", id, " will write block ", seq->block_table[i],
+                                                " which others share"));
+      }
     }
     if (blocks_.BlocksFor(seq->num_computed) > static_cast<int64_t>(seq->block_table.size()) ||
         static_cast<int64_t>(seq->block_table.size()) > blocks_.BlocksFor(seq->num_tokens())) {
@@ -234,10 +281,12 @@ absl::Status Scheduler::CheckInvariants() const {
     }
   }
   for (int32_t b = 0; b < blocks_.num_blocks(); ++b) {
-    if (owned[b] != blocks_.in_use(b)) {
-      return absl::InternalError(absl::StrCat("block ", b, owned[b] ? " is owned but on the free list" : " leaked"));
+    if (refs[b] != blocks_.ref_count(b)) {
+      return absl::InternalError(absl::StrCat("block ", b, " is in ", refs[b], " tables but has ",
+                                              blocks_.ref_count(b), " references", refs[b] == 0 ? " (leaked)" : ""));
     }
   }
+  if (absl::Status s = blocks_.CheckInvariants(); !s.ok()) return s;
   for (const Sequence* seq : waiting_) {
     if (!seq->block_table.empty() || seq->num_computed != 0) {
       return absl::InternalError(absl::StrCat("waiting request ", seq->id, " holds KV state"));

@@ -16,6 +16,10 @@
 //   3. If nothing was preempted, waiting requests are admitted in order
 //      (first come, first served) while the sequence and token budgets and
 //      the free blocks allow, each with as much of its prompt as fits.
+//      With prefix caching, an admitted sequence first takes the longest
+//      cached prefix of its tokens (full blocks, the last token excluded):
+//      those count as computed, and only the rest is prefilled. Full blocks
+//      join the cache as soon as Update finds them computed.
 //
 // Not thread-safe: one thread (the engine loop's) calls every method.
 #pragma once
@@ -56,6 +60,13 @@ struct SchedulerStats {
   int32_t num_blocks = 0;
   double kv_usage = 0;          // used / total blocks
   int64_t num_preemptions = 0;  // since construction
+  // Prefix caching, since construction: tokens looked up at admission
+  // (every token but the last of each admitted sequence) and how many of
+  // them were found cached, so that a hit rate is hits / queries.
+  int64_t prefix_cache_queries = 0;
+  int64_t prefix_cache_hits = 0;
+  int32_t num_cached_blocks = 0;     // blocks holding a cached prefix, in use or not
+  int32_t num_evictable_blocks = 0;  // cached blocks no sequence uses: free, reused last
 };
 
 class Scheduler {
@@ -93,8 +104,10 @@ class Scheduler {
   const SchedulerConfig& config() const { return config_; }
   const BlockManager& blocks() const { return blocks_; }
 
-  // Checks the invariants, in O(blocks + sequences), for tests: each block in
-  // use is in exactly one live sequence's table and no free block is in any;
+  // Checks the invariants, for tests: each block's reference count is the
+  // number of live tables holding it, only cached prefix blocks are shared,
+  // and a sequence writes only blocks of its own; no free block is in any
+  // table; the block manager's own invariants hold;
   // running sequences have the blocks for their computed tokens; waiting ones
   // hold none; the running set is within max_num_seqs.
   absl::Status CheckInvariants() const;
@@ -109,6 +122,10 @@ class Scheduler {
   int64_t num_really_waiting() const;
   void RemoveAborted(StepPlan& plan);
   void Preempt(Sequence* seq);
+  // Gives a waiting sequence its cached prefix and the blocks for its first
+  // chunk of at most `prefill_budget` tokens; false (holding nothing) when
+  // the free blocks do not suffice.
+  bool Admit(Sequence* seq, int32_t prefill_budget);
   void Remove(Sequence* seq);  // frees its blocks and forgets it
 
   SchedulerConfig config_;
@@ -120,6 +137,8 @@ class Scheduler {
   std::deque<Sequence*> waiting_;   // preempted ones at the front
   std::vector<Sequence*> scheduled_;  // the last plan's chunks' sequences, for Update
   int64_t num_preemptions_ = 0;
+  int64_t prefix_cache_queries_ = 0;
+  int64_t prefix_cache_hits_ = 0;
 };
 
 }  // namespace switchyard::scheduler

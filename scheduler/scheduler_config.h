@@ -20,6 +20,10 @@ struct SchedulerConfig {
   // that will take a running slot free now at the next step are not counted,
   // so the queue may briefly hold up to max_num_seqs more.
   int32_t max_waiting = 1024;
+  // Automatic prefix caching: full KV blocks are kept, content-addressed,
+  // after their sequence ends, and a new request reuses the longest cached
+  // prefix of its prompt instead of recomputing it (block_manager.h).
+  bool enable_prefix_caching = true;
 
   // INVALID_ARGUMENT naming the first bad field, its value and the rule.
   absl::Status Validate() const;

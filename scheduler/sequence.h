@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct SequenceRequest {
   std::vector<int32_t> prompt_ids;
   int32_t max_tokens = 0;  // >= 1: the request's SamplingParams::max_tokens
   absl::Time deadline = absl::InfiniteFuture();
+  // Requests share cached prefix blocks only with requests of the same salt
+  // (vLLM's cache_salt): tenants who must not share give their own.
+  std::string cache_salt;
 };
 
 struct Sequence {
@@ -35,6 +39,12 @@ struct Sequence {
   // recomputes prompt and generated tokens alike.
   int32_t num_computed = 0;
   std::vector<int32_t> block_table;  // covers at least [0, num_computed)
+  std::string cache_salt;            // SequenceRequest::cache_salt
+  // Prompt tokens whose KV the prefix cache supplied at the last admission.
+  int32_t num_cached_prompt_tokens = 0;
+  // Leading blocks of block_table already in the prefix cache (registered
+  // or found there): the next full block continues their hash chain.
+  int32_t num_cached_blocks = 0;
   absl::Time deadline = absl::InfiniteFuture();
   bool cancelled = false;
   bool finished = false;  // set by Scheduler::Update, removed in the same call

@@ -23,7 +23,7 @@ std::vector<double> StepSecondsBuckets() {
 }
 
 EngineOutput ErrorOutput(scheduler::RequestId id, absl::Status error, absl::Time taken) {
-  return {{id, std::nullopt, std::nullopt, {}, {}}, std::move(error), taken};
+  return {{id, std::nullopt, std::nullopt, {}, 0, {}}, std::move(error), taken};
 }
 
 }  // namespace

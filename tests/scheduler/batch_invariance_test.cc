@@ -2,10 +2,15 @@
 // sampling, requests run together through the engine loop (with prompts
 // chunked by a small token budget, and with a KV cache so small that
 // sequences get preempted and recomputed) produce exactly the tokens each
-// produces alone, which are also the transformers reference tokens.
+// produces alone, which are also the transformers reference tokens; and a
+// prompt whose prefix comes from the prefix cache gets the tokens and
+// logprobs it gets when the prefix is computed.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
+
+#include "absl/strings/str_cat.h"
 
 #include "engine/backend.h"
 #include "engine/backend_registry.h"
@@ -123,6 +128,64 @@ TEST_P(BatchInvarianceTest, BatchedChunkedAndPreemptedMatchAlone) {
   wide.max_num_seqs = 8;
   EXPECT_EQ(RunTogether(*tiny, cases, wide, &preemptions), alone) << "preemption";
   EXPECT_GT(preemptions, 0);
+}
+
+struct Generated {
+  std::vector<int32_t> tokens;
+  std::vector<float> logprobs;
+};
+
+// Each prompt alone, one after another, through one loop (so later prompts
+// can find earlier ones' blocks in the prefix cache).
+std::vector<Generated> RunInTurn(EngineLoop& loop, const std::vector<std::vector<int32_t>>& prompts,
+                                 RequestId first_id) {
+  std::vector<Generated> out(prompts.size());
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    EngineRequest r;
+    r.id = first_id + static_cast<RequestId>(i);
+    r.prompt_ids = prompts[i];
+    r.sampling = Greedy();
+    r.sampling.logprobs = 2;
+    r.on_output = [&out, i](const RequestOutput& o) {
+      if (!o.token) return;
+      out[i].tokens.push_back(o.token->token);
+      out[i].logprobs.push_back(o.token->logprob);
+      for (const engine::TokenLogprob& t : o.token->top) out[i].logprobs.push_back(t.logprob);
+    };
+    EXPECT_TRUE(loop.Submit(std::move(r)).ok());
+    EXPECT_TRUE(loop.RunUntilIdle().ok());
+  }
+  return out;
+}
+
+TEST_P(BatchInvarianceTest, ACachedPrefixGivesTheTokensAndLogprobsOfAComputedOne) {
+  const std::vector<Case> cases = Cases(GetParam());
+  std::vector<std::vector<int32_t>> prompts;
+  for (const Case& c : cases) prompts.push_back(c.prompt);
+  // Prompts that extend others: their prefixes are cached the second time.
+  for (size_t i = 0; i < 2; ++i) {
+    std::vector<int32_t> longer = cases[i].prompt;
+    longer.insert(longer.end(), cases[1].prompt.begin(), cases[1].prompt.begin() + 5);
+    prompts.push_back(longer);
+  }
+  auto backend = LoadBackend(GetParam(), 4, 256);
+  SchedulerConfig off;
+  off.enable_prefix_caching = false;
+  const std::vector<Generated> computed = RunInTurn(**EngineLoop::Create(*backend, off), prompts, 0);
+
+  auto loop = *EngineLoop::Create(*backend, SchedulerConfig{});
+  RunInTurn(*loop, prompts, 0);  // fills the cache
+  const int64_t hits_before = loop->scheduler().stats().prefix_cache_hits;
+  const std::vector<Generated> cached = RunInTurn(*loop, prompts, 1000);
+  EXPECT_GT(loop->scheduler().stats().prefix_cache_hits - hits_before, 0);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    SCOPED_TRACE(absl::StrCat("prompt ", i));
+    EXPECT_EQ(cached[i].tokens, computed[i].tokens);
+    ASSERT_EQ(cached[i].logprobs.size(), computed[i].logprobs.size());
+    for (size_t j = 0; j < computed[i].logprobs.size(); ++j) {
+      EXPECT_NEAR(cached[i].logprobs[j], computed[i].logprobs[j], 1e-5 + 1e-5 * std::abs(computed[i].logprobs[j]));
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, BatchInvarianceTest, ::testing::Values("mixtral", "qwen3_moe", "olmoe", "qwen2_moe"),

@@ -59,10 +59,13 @@ void ExpectDrained(const Scheduler& s) {
   EXPECT_EQ(s.stats().num_free_blocks, s.stats().num_blocks);
 }
 
+// Prefix caching off: these prompts are all alike, and the tables are of the
+// policies without it (scheduler_prefix_cache_test.cc has those with it).
 std::unique_ptr<Scheduler> Make(int32_t tokens, int32_t seqs, KvCacheShape kv) {
   SchedulerConfig c;
   c.max_num_batched_tokens = tokens;
   c.max_num_seqs = seqs;
+  c.enable_prefix_caching = false;
   auto s = Scheduler::Create(c, kv, /*max_model_len=*/1024);
   EXPECT_TRUE(s.ok()) << s.status();
   return std::move(*s);

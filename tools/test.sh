@@ -4,7 +4,10 @@
 #
 #   tools/test.sh          everything: unit, integration, the emulated CUDA
 #                          tests, a one-minute soak and the deployment checks
-#                          (image build ~3-10 min); then the suite under
+#                          (image build ~3-10 min); the Python client's tests
+#                          (clients/python/test.sh) and the KServe v2 protocol
+#                          with the official tritonclient (tests/kserve/test.sh)
+#                          against the built server; then the suite under
 #                          AddressSanitizer + UBSan and ThreadSanitizer
 #                          (tools/sanitize.sh) and the fuzz targets over their
 #                          corpora (tools/fuzz.sh)
@@ -27,5 +30,7 @@ if ((FAST)); then
 fi
 tools/setup.sh --deploy
 ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure --parallel "$(nproc)" --timeout 300 "$@"
+BUILD_DIR="${BUILD_DIR:-build}" SWITCHYARD_BIN="${BUILD_DIR:-build}/switchyard" clients/python/test.sh
+SWITCHYARD_BUILD_DIR="${BUILD_DIR:-build}" tests/kserve/test.sh
 tools/sanitize.sh
 tools/fuzz.sh

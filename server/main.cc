@@ -43,6 +43,10 @@ ABSL_FLAG(std::string, prompts_file, "",
 ABSL_FLAG(int32_t, max_num_batched_tokens, 512, "Scheduler: most tokens (prefill chunks + decodes) in one step.");
 ABSL_FLAG(int32_t, max_num_seqs, 64, "Scheduler: most sequences running at once.");
 ABSL_FLAG(int32_t, max_waiting, 1024, "Scheduler: most requests waiting; more are refused as overloaded.");
+ABSL_FLAG(bool, prefix_caching, true,
+          "Automatic prefix caching: full KV blocks of a prompt stay cached after their request ends, and a "
+          "request whose prompt starts with the same tokens (and has the same cache_salt) reuses them instead of "
+          "computing them again. --no-prefix-caching turns it off.");
 // The same default as a Generate call that leaves max_tokens unset (proto/).
 ABSL_FLAG(int32_t, max_tokens, switchyard::engine::SamplingParams{}.max_tokens,
           "Maximum number of tokens to generate (>= 1).");
@@ -101,8 +105,8 @@ ABSL_FLAG(std::string, tls_client_ca_file, "",
           "them (needs --tls-cert-file).");
 ABSL_FLAG(std::string, api_key_file, "",
           "serve: file of API keys, one per line ('#' comments); every API call must then send "
-          "'authorization: Bearer <key>' metadata or get UNAUTHENTICATED. Health checks and reflection are "
-          "exempt. Default: no keys.");
+          "'authorization: Bearer <key>' metadata or get UNAUTHENTICATED. Health checks (grpc.health.v1, and "
+          "KServe's ServerLive and ServerReady) and reflection are exempt. Default: no keys.");
 
 namespace {
 
@@ -141,6 +145,7 @@ absl::StatusOr<switchyard::server::EngineConfig> EngineConfigFromFlags() {
   c.scheduler.max_num_batched_tokens = absl::GetFlag(FLAGS_max_num_batched_tokens);
   c.scheduler.max_num_seqs = absl::GetFlag(FLAGS_max_num_seqs);
   c.scheduler.max_waiting = absl::GetFlag(FLAGS_max_waiting);
+  c.scheduler.enable_prefix_caching = absl::GetFlag(FLAGS_prefix_caching);
   return c;
 }
 

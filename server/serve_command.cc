@@ -84,12 +84,20 @@ absl::Status RunServe(const ServeConfig& config) {
     const int caught = sigtimedwait(&signals, nullptr, &poll);
     if (caught > 0) signal = caught;
   }
+  // The "serving" line below tells clients and tests the server is ready:
+  // health must say so too (the watchdog notices the load within one poll).
+  for (int i = 0; i < 200 && signal == 0 && !server->serving(); ++i) {
+    const timespec wait{0, 5'000'000};
+    const int caught = sigtimedwait(&signals, nullptr, &wait);
+    if (caught > 0) signal = caught;
+  }
   if (signal == 0) {
     // Before the "serving" line, which tells the tests the server is ready.
     spdlog::info("security: {}; {}", config.grpc.tls.Describe(),
                  config.grpc.api_key_file.empty()
                      ? "no API keys"
-                     : "API keys required (from " + config.grpc.api_key_file + "; health checks exempt)");
+                     : "API keys required (from " + config.grpc.api_key_file +
+                           "; health checks, KServe's ServerLive and ServerReady, and reflection exempt)");
     if (std::optional<std::string> warning = OpenServerWarning(
             config.grpc.host, {.tls = config.grpc.tls.enabled(),
                                .client_certificates = !config.grpc.tls.client_ca_file.empty(),

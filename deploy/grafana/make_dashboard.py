@@ -36,8 +36,10 @@ CONFIGMAP = HERE.parent / "kubernetes" / "monitoring" / "grafana-dashboard-confi
 
 DATASOURCE = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
 SEL = 'job=~"$job", instance=~"$instance"'
-# Health checks and reflection would swamp the API's calls.
-API_CALLS = f'switchyard_requests_total{{{SEL}, rpc!~"Check|Watch|ServerReflectionInfo"}}'
+# Health checks (KServe's ServerLive, ServerReady and ModelReady too) and
+# reflection would swamp the API's calls; as in the rules' recorded rates.
+API_CALLS = (f'switchyard_requests_total{{{SEL}, '
+             f'rpc!~"Check|Watch|ServerReflectionInfo|ServerLive|ServerReady|ModelReady"}}')
 
 # The alerts' thresholds, drawn on the panels that show their series.
 TTFT_OBJECTIVE_S = 2.5
@@ -223,9 +225,31 @@ def experts_row(d: dash.Dashboard) -> dash.Dashboard:
                               [query(imbalance, "layer {{layer}}")], IMBALANCE).height(10)))
 
 
+def prefix_cache_row(d: dash.Dashboard) -> dash.Dashboard:
+    def per_instance_rate(counter: str) -> str:
+        return f"sum by (instance) (rate({counter}{{{SEL}}}[$__rate_interval]))"
+    # Counters in tokens, so that the ratio of their rates is the share of
+    # prompt tokens served from the cache over any window.
+    hit_rate = (f"{per_instance_rate('switchyard_prefix_cache_hits_tokens_total')}"
+                f" / {per_instance_rate('switchyard_prefix_cache_queries_tokens_total')}")
+    return (d.with_row(dash.Row("Prefix cache"))
+            .with_panel(graph("Prefix cache hit rate",
+                              "Share of the prompt tokens looked up at admission whose KV came from the "
+                              "prefix cache instead of being computed (no data while no request is admitted; "
+                              "0 with --no-prefix-caching).", "percentunit",
+                              [query(hit_rate, "{{instance}}")]).min(0).max(1))
+            .with_panel(graph("Cached KV-cache blocks",
+                              "Blocks holding a cached prompt prefix, and of those the evictable ones: no "
+                              "request uses them, so they count as free and are reused last.", "short",
+                              [query(f"switchyard_kv_blocks_cached{{{SEL}}}", "cached {{instance}}", "A"),
+                               query(f"switchyard_kv_blocks_evictable{{{SEL}}}", "evictable {{instance}}",
+                                     "B")]).min(0)))
+
+
 def build() -> dict:
     d = (dash.Dashboard("Switchyard").uid("switchyard")
-         .description("Switchyard MoE inference servers: traffic, latency, engine, KV cache, expert load.")
+         .description("Switchyard MoE inference servers: traffic, latency, engine, KV cache, expert load, "
+                      "prefix cache.")
          .tags(["switchyard", "inference", "moe"]).editable().refresh("30s").time("now-1h", "now")
          .tooltip(model.DashboardCursorSync.CROSSHAIR)
          .with_variable(dash.DatasourceVariable("datasource").label("Data source").type("prometheus"))
@@ -237,7 +261,8 @@ def build() -> dict:
                         .query('label_values(switchyard_engine_steps_total{job=~"$job"}, instance)')
                         .refresh(model.VariableRefresh.ON_TIME_RANGE_CHANGED)
                         .include_all(True).all_value(".*").multi(True).sort(model.VariableSort.ALPHABETICAL_ASC)))
-    for row in (overview_row, requests_row, latency_row, engine_row, experts_row):
+    # New rows go last: panel ids follow the order (below).
+    for row in (overview_row, requests_row, latency_row, engine_row, experts_row, prefix_cache_row):
         d = row(d)
     built = json.loads(json.dumps(d.build(), cls=JSONEncoder))
     # Stable panel ids, so that links to a panel (viewPanel=N) survive a regeneration.

@@ -1,8 +1,10 @@
 // API keys: with --api-key-file, every call of the switchyard.v1.Switchyard
-// service must carry one of the file's keys in its metadata, as
-// `authorization: Bearer <key>` (the scheme case-insensitive). Health checks
-// are exempt (Kubernetes probes carry no key), and so is reflection, which
-// tells only the API's public schema. Keys never appear in logs or messages.
+// and inference.GRPCInferenceService services must carry one of the file's
+// keys in its metadata, as `authorization: Bearer <key>` (the scheme
+// case-insensitive). Health checks are exempt (Kubernetes probes carry no
+// key), KServe's ServerLive and ServerReady too (kserve_service.h), and so is
+// reflection, which tells only the API's public schema. Keys never appear in
+// logs or messages.
 #pragma once
 
 #include <map>

@@ -267,7 +267,7 @@ void EngineService::Admit(Pending p, absl::Time now) {
   absl::Status st = loop_->Submit({id, std::move(s.prompt_ids), std::move(s.sampling), s.deadline,
                                    std::move(s.stop_strings),
                                    [this, id](const scheduler::RequestOutput& o) { Deliver(id, o); },
-                                   s.return_routing});
+                                   s.return_routing, std::move(s.cache_salt)});
   if (!st.ok()) {
     s.on_output(ErrorOutput(id, std::move(st), now));
     Ended();

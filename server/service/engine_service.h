@@ -80,6 +80,7 @@ struct EngineSubmission {
   scheduler::StopStringMatcher stop_strings;  // runs on the engine thread
   bool return_routing = false;
   EngineOutputFn on_output;                   // runs on the engine thread; must not block
+  std::string cache_salt;                     // scheduler::EngineRequest::cache_salt
 };
 
 class EngineService {

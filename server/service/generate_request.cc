@@ -63,6 +63,13 @@ absl::StatusOr<GenerationInput> ParseGenerateRequest(const v1::GenerateRequest& 
   in.stop.assign(request.stopping().stop().begin(), request.stopping().stop().end());
   in.return_routing = request.return_routing();
   RETURN_IF_ERROR(engine::StopStrings::Validate(in.stop));
+  // The salt is not quoted back: a tenant's salt is its secret, and messages
+  // end up in logs.
+  if (request.cache_salt().size() > kMaxCacheSaltBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("cache_salt is ", request.cache_salt().size(),
+                                                   " bytes; must be at most ", kMaxCacheSaltBytes));
+  }
+  in.cache_salt = request.cache_salt();
   return in;
 }
 

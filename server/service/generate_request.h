@@ -3,6 +3,7 @@
 // a client never waits in the queue to learn its request was malformed.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -15,12 +16,17 @@
 
 namespace switchyard::server {
 
+// GenerateRequest.cache_salt's limit: a salt only has to be unguessable,
+// and the scheduler hashes it into every cached block's key.
+inline constexpr size_t kMaxCacheSaltBytes = 256;
+
 // A request the engine can run as is.
 struct GenerationInput {
   std::vector<int32_t> prompt_ids;
   engine::SamplingParams sampling;
   std::vector<std::string> stop;
   bool return_routing = false;
+  std::string cache_salt;  // scheduler::SequenceRequest::cache_salt
 };
 
 // Text prompts are encoded with `tokenizer`; ids, lengths and sampling are

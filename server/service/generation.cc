@@ -46,6 +46,9 @@ bool Generation::Add(const EngineOutput& output, v1::GenerateChunk& chunk) {
     return true;
   }
   if (const auto& token = output.output.token) {
+    // Every token carries it; the last is what the request's last admission
+    // (after any preemption) found.
+    cached_prompt_tokens_ = output.output.cached_prompt_tokens;
     const absl::Time now = absl::Now();
     if (completion_tokens_++ == 0) {
       first_token_ = now;
@@ -94,6 +97,7 @@ void Generation::FillEnd(v1::GenerationEnd& end) const {
   if (finish_) end.set_finish_reason(ToProto(*finish_));
   end.mutable_usage()->set_prompt_tokens(prompt_tokens_);
   end.mutable_usage()->set_completion_tokens(completion_tokens_);
+  end.mutable_usage()->set_cached_prompt_tokens(cached_prompt_tokens_);
   v1::Timings* t = end.mutable_timings();
   t->set_queue_time_us(Micros(received_, taken_));
   t->set_time_to_first_token_us(Micros(received_, first_token_));
@@ -116,7 +120,7 @@ absl::StatusOr<scheduler::RequestId> StartGeneration(const GenerateEnv& env, con
     stop_strings = [stops](absl::Span<const int32_t> generated) { return stops->Matches(generated); };
   }
   EngineSubmission s{std::move(input->prompt_ids), std::move(input->sampling), deadline, std::move(stop_strings),
-                     input->return_routing, std::move(on_output)};
+                     input->return_routing, std::move(on_output), std::move(input->cache_salt)};
   return env.engine.Submit(std::move(s));
 }
 

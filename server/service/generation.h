@@ -57,6 +57,7 @@ class Generation {
   absl::Time first_token_ = absl::InfinitePast();
   absl::Time last_token_ = absl::InfinitePast();
   int32_t completion_tokens_ = 0;
+  int32_t cached_prompt_tokens_ = 0;  // from the last token's output
   std::optional<engine::FinishReason> finish_;
   absl::Status error_;
 };

@@ -81,6 +81,9 @@ class GrpcServer {
   int port() const { return port_; }
   std::string address() const;
 
+  // Whether health says SERVING (the watchdog turns it on within one poll of
+  // the model being loaded).
+  bool serving() const { return watchdog_->serving(); }
   // Health NOT_SERVING and new calls UNAVAILABLE at once; calls in flight go on.
   void StartDraining();
   // Waits until the generate calls in flight, of either service, are done

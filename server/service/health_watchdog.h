@@ -32,6 +32,12 @@ class HealthWatchdog {
   // also happens at server shutdown), so that watchers see the change once.
   void StartDraining();
 
+  // What it last set.
+  bool serving() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return serving_;
+  }
+
  private:
   void Run();
   void Update(bool serving, const char* why);  // under mu_
@@ -41,7 +47,7 @@ class HealthWatchdog {
   const absl::Duration poll_interval_;
   SetServingFn set_serving_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable stop_cv_;
   bool stop_ = false;
   bool draining_ = false;

@@ -48,6 +48,7 @@ inline constexpr KServeTensor kKServeInputs[] = {
     {"ignore_eos", "BOOL", 1, true},
     {"n", "INT32", 1, true},
     {"beam_width", "INT32", 1, true},
+    {"cache_salt", "BYTES", 1, true},
 };
 
 // Every output; text_output is returned unless the request lists others.

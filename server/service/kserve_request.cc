@@ -22,7 +22,7 @@ namespace {
 
 using nlohmann::json;
 
-enum class Kind { kBool, kInt, kFloat, kSeed, kStrings, kInts };
+enum class Kind { kBool, kInt, kFloat, kSeed, kString, kStrings, kInts };
 
 struct Option {
   const char* name;       // as a request spells it
@@ -31,7 +31,8 @@ struct Option {
 };
 
 // vLLM's SamplingParams names, TensorRT-LLM's tensor names as aliases
-// (random_seed, stop_words), and the vLLM backend's flags.
+// (random_seed, stop_words), the vLLM backend's flags, and vLLM's
+// request-level cache_salt (GenerateRequest.cache_salt).
 constexpr Option kOptions[] = {
     {"max_tokens", "max_tokens", Kind::kInt},
     {"temperature", "temperature", Kind::kFloat},
@@ -54,6 +55,7 @@ constexpr Option kOptions[] = {
     {"return_finish_reason", "return_finish_reason", Kind::kBool},
     {"return_num_input_tokens", "return_num_input_tokens", Kind::kBool},
     {"return_num_output_tokens", "return_num_output_tokens", Kind::kBool},
+    {"cache_salt", "cache_salt", Kind::kString},
 };
 
 // Request parameters that Triton's clients set for the server itself
@@ -170,6 +172,15 @@ absl::StatusOr<bool> AsBool(const Given& g) {
   return Bad(g, "must be true or false");
 }
 
+// The value is not quoted back when it is a string: the one string option
+// is cache_salt, a tenant's secret, and messages end up in logs.
+absl::StatusOr<std::string> AsString(const Given& g) {
+  if (!g.value.is_string()) return Bad(g, "must be a string");
+  std::string s = g.value.get<std::string>();
+  if (!engine::tok::IsValidUtf8(s)) return absl::InvalidArgumentError(absl::StrCat(g.where, " is not valid UTF-8"));
+  return s;
+}
+
 // Empty strings are left out: TensorRT-LLM's clients send [""] for none.
 absl::StatusOr<std::vector<std::string>> AsStrings(const Given& g) {
   std::vector<std::string> out;
@@ -213,6 +224,10 @@ absl::Status Apply(const std::string& name, const Given& g, KServeRequest& out, 
   } else if (name == "stop_token_ids") {
     ASSIGN_OR_RETURN(std::vector<int32_t> v, AsInt32s(g));
     t.mutable_stop_token_ids()->Assign(v.begin(), v.end());
+  } else if (name == "cache_salt") {
+    // Its length is ParseGenerateRequest's to check, as for every generate call.
+    ASSIGN_OR_RETURN(std::string v, AsString(g));
+    out.generate.set_cache_salt(std::move(v));
   } else if (name == "n" || name == "beam_width") {
     ASSIGN_OR_RETURN(int32_t v, AsInt32(g));
     if (v != 1) return Bad(g, "this server generates one sequence per request: it must be 1");
@@ -347,6 +362,7 @@ absl::StatusOr<json> TensorJson(const Option& o, const std::string& where, const
         must = "FP32 or FP64 (or an integer type)";
       }
       break;
+    case Kind::kString:
     case Kind::kStrings:
       if (const auto* v = std::get_if<std::vector<std::string>>(&values)) {
         for (const std::string& s : *v) {

@@ -16,13 +16,20 @@
 namespace switchyard::server {
 namespace {
 
-// The RPCs a `rpc` label may name; anything else is "other".
-constexpr std::array<std::string_view, 10> kRpcs = {
+// The RPCs a `rpc` label may name, by the part after the last '/' (so no two
+// may share it); anything else, e.g. a method a client made up, is "other",
+// which keeps the series bounded.
+constexpr std::array<std::string_view, 18> kRpcs = {
     "/switchyard.v1.Switchyard/Generate",     "/switchyard.v1.Switchyard/GenerateStream",
     "/switchyard.v1.Switchyard/Tokenize",     "/switchyard.v1.Switchyard/Detokenize",
     "/switchyard.v1.Switchyard/GetModelInfo", "/switchyard.v1.Switchyard/GetExpertLoad",
-    "/switchyard.v1.Switchyard/WatchExpertLoad", "/grpc.health.v1.Health/Check",
-    "/grpc.health.v1.Health/Watch",
+    "/switchyard.v1.Switchyard/WatchExpertLoad",
+    // The KServe v2 / Triton service (kserve_service.h).
+    "/inference.GRPCInferenceService/ServerLive", "/inference.GRPCInferenceService/ServerReady",
+    "/inference.GRPCInferenceService/ModelReady", "/inference.GRPCInferenceService/ServerMetadata",
+    "/inference.GRPCInferenceService/ModelMetadata", "/inference.GRPCInferenceService/ModelConfig",
+    "/inference.GRPCInferenceService/ModelInfer", "/inference.GRPCInferenceService/ModelStreamInfer",
+    "/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch",
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"};
 
 constexpr std::array<const char*, 17> kCodeNames = {
@@ -106,6 +113,19 @@ class Metrics::EngineCollector : public prometheus::Collectable {
            s.scheduler.kv_usage);
     scalar("switchyard_kv_blocks", "KV-cache blocks in all (a gauge: promtool keeps _total for counters).", MetricType::Gauge, s.scheduler.num_blocks);
     scalar("switchyard_kv_blocks_free", "Free KV-cache blocks.", MetricType::Gauge, s.scheduler.num_free_blocks);
+    scalar("switchyard_kv_blocks_cached", "KV-cache blocks holding a cached prompt prefix, in use or not.",
+           MetricType::Gauge, s.scheduler.num_cached_blocks);
+    scalar("switchyard_kv_blocks_evictable",
+           "Cached KV-cache blocks no request uses: counted free, and reused last.", MetricType::Gauge,
+           s.scheduler.num_evictable_blocks);
+    // Counters in tokens, as vLLM's, so that a hit rate over any window is
+    // rate(hits) / rate(queries).
+    scalar("switchyard_prefix_cache_queries_tokens_total",
+           "Prompt tokens looked up in the prefix cache when requests were admitted.", MetricType::Counter,
+           static_cast<double>(s.scheduler.prefix_cache_queries));
+    scalar("switchyard_prefix_cache_hits_tokens_total",
+           "Prompt tokens found in the prefix cache (their KV reused, not computed).", MetricType::Counter,
+           static_cast<double>(s.scheduler.prefix_cache_hits));
     scalar("switchyard_preemptions_total", "Sequences preempted to free KV-cache blocks.", MetricType::Counter,
            static_cast<double>(s.scheduler.num_preemptions));
     scalar("switchyard_engine_step_failures_total",

@@ -12,6 +12,9 @@
 //                                                histograms, per engine step
 //   switchyard_num_requests_running / _waiting   gauges (scheduler)
 //   switchyard_kv_cache_usage_ratio, switchyard_kv_blocks, switchyard_kv_blocks_free
+//   switchyard_kv_blocks_cached, switchyard_kv_blocks_evictable   gauges (prefix cache)
+//   switchyard_prefix_cache_queries_tokens_total, switchyard_prefix_cache_hits_tokens_total
+//                                                counters: the hit rate is rate(hits) / rate(queries)
 //   switchyard_prompt_tokens_total, switchyard_generated_tokens_total,
 //   switchyard_engine_steps_total, switchyard_preemptions_total   counters (engine)
 //   switchyard_engine_loaded                     gauge, 1 once the model is loaded and warmed up

@@ -115,6 +115,8 @@ grpc::ServerUnaryReactor* SwitchyardService::GetModelInfo(grpc::CallbackServerCo
   response->set_kv_blocks_free(stats.num_free_blocks);
   response->set_num_running(stats.num_running);
   response->set_num_waiting(stats.num_waiting);
+  response->set_kv_blocks_cached(stats.num_cached_blocks);
+  response->set_kv_blocks_evictable(stats.num_evictable_blocks);
   return Done(context, absl::OkStatus());
 }
 

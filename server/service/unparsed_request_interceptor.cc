@@ -1,22 +1,34 @@
 #include "server/service/unparsed_request_interceptor.h"
 
+#include <chrono>
+
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
+#include "inference/grpc_service.grpc.pb.h"
 #include "switchyard/v1/switchyard.grpc.pb.h"
 
 namespace switchyard::server {
 namespace {
 
-// The request message's full name if `method` is one of the Switchyard
-// service's, else nullptr.
+// The services whose handlers are ours. Each implements every method its
+// proto declares (inference/grpc_service.proto declares only the served
+// ones), so an empty UNIMPLEMENTED on one of them can only be gRPC's.
+constexpr const char* kOurServices[] = {v1::Switchyard::service_full_name(),
+                                        inference::GRPCInferenceService::service_full_name()};
+
+// The request message's type if `method` is one of our services', else
+// nullptr.
 const google::protobuf::Descriptor* RequestType(const std::string& method) {
-  const std::string prefix = absl::StrCat("/", v1::Switchyard::service_full_name(), "/");
-  if (method.rfind(prefix, 0) != 0) return nullptr;
-  const google::protobuf::ServiceDescriptor* service =
-      google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(v1::Switchyard::service_full_name());
-  if (service == nullptr) return nullptr;
-  const google::protobuf::MethodDescriptor* m = service->FindMethodByName(method.substr(prefix.size()));
-  return m == nullptr ? nullptr : m->input_type();
+  for (const char* name : kOurServices) {
+    const std::string prefix = absl::StrCat("/", name, "/");
+    if (method.rfind(prefix, 0) != 0) continue;
+    const google::protobuf::ServiceDescriptor* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
+    if (service == nullptr) return nullptr;
+    const google::protobuf::MethodDescriptor* m = service->FindMethodByName(method.substr(prefix.size()));
+    return m == nullptr ? nullptr : m->input_type();
+  }
+  return nullptr;
 }
 
 class UnparsedRequestInterceptor : public grpc::experimental::Interceptor {
@@ -26,8 +38,13 @@ class UnparsedRequestInterceptor : public grpc::experimental::Interceptor {
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
       const std::string method = info_->method() == nullptr ? "" : info_->method();
-      if (std::optional<grpc::Status> replaced = StatusForUnparsedRequest(
-              method, methods->GetSendStatus(), info_->server_context()->IsCancelled())) {
+      // A deadline that passed before the request was read leaves gRPC's
+      // UNIMPLEMENTED too, and the context is not always cancelled yet.
+      const grpc::ServerContextBase* context = info_->server_context();
+      const CallEnd call = context->deadline() <= std::chrono::system_clock::now() ? CallEnd::kDeadlinePassed
+                           : context->IsCancelled()                             ? CallEnd::kCancelled
+                                                                                 : CallEnd::kLive;
+      if (std::optional<grpc::Status> replaced = StatusForUnparsedRequest(method, methods->GetSendStatus(), call)) {
         methods->ModifySendStatus(*replaced);
       }
     }
@@ -48,13 +65,16 @@ class Factory : public grpc::experimental::ServerInterceptorFactoryInterface {
 }  // namespace
 
 std::optional<grpc::Status> StatusForUnparsedRequest(const std::string& method, const grpc::Status& status,
-                                                     bool cancelled) {
+                                                     CallEnd call) {
   // Our handlers never send UNIMPLEMENTED; gRPC sends it, without a message,
   // when the request did not reach a handler.
   if (status.error_code() != grpc::StatusCode::UNIMPLEMENTED || !status.error_message().empty()) return std::nullopt;
   const google::protobuf::Descriptor* request = RequestType(method);
   if (request == nullptr) return std::nullopt;
-  if (cancelled) return grpc::Status(grpc::StatusCode::CANCELLED, "the client cancelled the call");
+  if (call == CallEnd::kDeadlinePassed) {
+    return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "the deadline passed before the request was read");
+  }
+  if (call == CallEnd::kCancelled) return grpc::Status(grpc::StatusCode::CANCELLED, "the client cancelled the call");
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                       absl::StrCat("the request could not be parsed as ", request->full_name(),
                                    ": the bytes are not a valid protobuf message of that type, or a string "

@@ -70,10 +70,13 @@ TEST(CliFormatTest, ModelInfoIsKeyValueLines) {
   info.set_weight_bytes(3 << 20);
   info.set_kv_blocks_total(64);
   info.set_kv_blocks_free(60);
+  info.set_kv_blocks_cached(10);
+  info.set_kv_blocks_evictable(6);
   const std::string s = FormatModelInfo(info);
   EXPECT_NE(s.find("architecture:    MixtralForCausalLM\n"), std::string::npos) << s;
   EXPECT_NE(s.find("weights:         3.0 MiB (3145728 bytes)\n"), std::string::npos) << s;
   EXPECT_NE(s.find("kv blocks:       60 free of 64\n"), std::string::npos) << s;
+  EXPECT_NE(s.find("cached blocks:   10 (6 evictable)\n"), std::string::npos) << s;
 }
 
 TEST(CliFormatTest, SummaryAndStatusNames) {
@@ -81,10 +84,12 @@ TEST(CliFormatTest, SummaryAndStatusNames) {
   end.set_finish_reason(v1::FINISH_REASON_EOS);
   end.mutable_usage()->set_prompt_tokens(10);
   end.mutable_usage()->set_completion_tokens(3);
+  end.mutable_usage()->set_cached_prompt_tokens(8);
   end.mutable_timings()->set_time_to_first_token_us(2500);
   end.mutable_timings()->set_total_time_us(10000);
   EXPECT_EQ(FormatGenerationSummary(end),
-            "finish: eos, prompt tokens: 10, completion tokens: 3, time to first token: 2.5 ms, total: 10.0 ms");
+            "finish: eos, prompt tokens: 10 (8 cached), completion tokens: 3, time to first token: 2.5 ms, "
+            "total: 10.0 ms");
   EXPECT_EQ(StatusCodeName(grpc::StatusCode::INVALID_ARGUMENT), "INVALID_ARGUMENT");
   EXPECT_EQ(StatusCodeName(grpc::StatusCode::UNAVAILABLE), "UNAVAILABLE");
   EXPECT_EQ(FormatBytes(512), "512 B");

@@ -75,7 +75,8 @@ std::string FormatBytes(int64_t bytes) {
 
 std::string FormatGenerationSummary(const v1::GenerationEnd& end) {
   return absl::StrCat("finish: ", FinishReasonName(end.finish_reason()),
-                      ", prompt tokens: ", end.usage().prompt_tokens(),
+                      ", prompt tokens: ", end.usage().prompt_tokens(), " (",
+                      end.usage().cached_prompt_tokens(), " cached)",
                       ", completion tokens: ", end.usage().completion_tokens(),
                       ", time to first token: ", Millis(end.timings().time_to_first_token_us()),
                       ", total: ", Millis(end.timings().total_time_us()));
@@ -99,6 +100,7 @@ std::string FormatModelInfo(const v1::ModelInfo& m) {
   line("kv cache", absl::StrCat(FormatBytes(m.kv_cache_bytes()), " (", m.kv_cache_bytes(), " bytes)"));
   line("kv block size", absl::StrCat(m.kv_block_size(), " tokens"));
   line("kv blocks", absl::StrCat(m.kv_blocks_free(), " free of ", m.kv_blocks_total()));
+  line("cached blocks", absl::StrCat(m.kv_blocks_cached(), " (", m.kv_blocks_evictable(), " evictable)"));
   line("running", absl::StrCat(m.num_running()));
   line("waiting", absl::StrCat(m.num_waiting()));
   return s;

@@ -107,7 +107,7 @@ std::string FormatModelInfo(const v1::ModelInfo& info);
 // the last step), wrapped to about
 // `width` columns with each line labelled by its first and last expert.
 std::string FormatExpertLoad(const v1::ExpertLoad& load, LoadWindow window, int width);
-// "finish: length, prompt tokens: 10, completion tokens: 12, ..."
+// "finish: length, prompt tokens: 10 (0 cached), completion tokens: 12, ..."
 std::string FormatGenerationSummary(const v1::GenerationEnd& end);
 // "1.5 KiB", "3.0 MiB", ...
 std::string FormatBytes(int64_t bytes);

@@ -51,6 +51,9 @@ ABSL_FLAG(std::vector<std::string>, stop_token_ids, {}, "generate: comma-separat
 ABSL_FLAG(bool, ignore_eos, false, "generate: keep generating past the end-of-sequence token.");
 ABSL_FLAG(int32_t, logprobs, 0, "generate: top logprobs per generated token, in [0, 20] (shown with --json).");
 ABSL_FLAG(std::string, request_id, "", "generate: a request id, echoed back and in the server's logs.");
+ABSL_FLAG(std::string, cache_salt, "",
+          "generate: share cached prompt prefixes only with requests of the same salt (at most 256 bytes); "
+          "empty = the server's shared prefix cache.");
 ABSL_FLAG(bool, json, false,
           "generate: print the whole result (token ids, text, finish reason, usage, timings, logprobs) as JSON "
           "at the end instead of streaming the text.");
@@ -82,8 +85,8 @@ constexpr const char* kUsage =
     "       [--tls | --tls-ca-file=CA.pem] [--tls-cert-file=C.pem --tls-key-file=K.pem] [--api-key-file=F]\n\n"
     "commands:\n"
     "  generate      --prompt TEXT [--max-tokens N --temperature T --top-p P --top-k K --seed S\n"
-    "                --stop STR ... --logprobs N] [--json]: streams the text to stdout as it is\n"
-    "                generated, then a summary line on stderr; Ctrl-C cancels\n"
+    "                --stop STR ... --logprobs N --cache-salt S] [--json]: streams the text to stdout\n"
+    "                as it is generated, then a summary line on stderr; Ctrl-C cancels\n"
     "  tokenize      --text TEXT: the token ids as a JSON array\n"
     "  model-info    the served model and the server's KV cache\n"
     "  expert-load   tokens routed to each expert of each layer, per layer; --watch [--interval=1s]:\n"
@@ -155,6 +158,7 @@ v1::GenerateRequest GenerateRequestFromFlags(const std::vector<std::string>& sto
   r.set_text(absl::GetFlag(FLAGS_prompt));
   r.set_logprobs(absl::GetFlag(FLAGS_logprobs));
   r.set_request_id(absl::GetFlag(FLAGS_request_id));
+  r.set_cache_salt(absl::GetFlag(FLAGS_cache_salt));
   v1::SamplingOptions& s = *r.mutable_sampling();
   if (auto v = absl::GetFlag(FLAGS_temperature)) s.set_temperature(*v);
   if (auto v = absl::GetFlag(FLAGS_top_k)) s.set_top_k(*v);

@@ -81,6 +81,8 @@ inline void ExpectEachBadRequestGetsItsStatus(v1::Switchyard::Stub& stub, const 
        C::INVALID_ARGUMENT, "over the context length 512"},
       {"logprobs 21", [](auto& r) { r.set_logprobs(21); }, C::INVALID_ARGUMENT, "logprobs"},
       {"negative logprobs", [](auto& r) { r.set_logprobs(-1); }, C::INVALID_ARGUMENT, "logprobs"},
+      {"cache_salt past 256 bytes", [](auto& r) { r.set_cache_salt(std::string(257, 's')); }, C::INVALID_ARGUMENT,
+       "cache_salt is 257 bytes; must be at most 256"},
       {"unknown model", [](auto& r) { r.set_model("gpt-9"); }, C::NOT_FOUND, "\"gpt-9\""},
       {"oversized", [max_message_bytes](auto& r) { r.set_text(std::string(max_message_bytes + 1, 'a')); }, C::RESOURCE_EXHAUSTED, ""},
   };

@@ -16,11 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
 #include "server/generate_command.h"
 #include "server/service/engine_service.h"
+#include "server/service/generate_request.h"
 #include "engine/cpu/cpu_backend.h"
 #include "engine/model_loader.h"
 #include "server/service/metrics.h"
@@ -127,6 +129,10 @@ TEST(GrpcServerMetricsTest, MetricsHaveCallsLatenciesAndExpertTokens) {
            "switchyard_engine_loaded 1\n",
            "switchyard_engine_stalled_seconds 0\n",
            "switchyard_kv_blocks_free",
+           "switchyard_kv_blocks_cached ",
+           "switchyard_kv_blocks_evictable ",
+           "switchyard_prefix_cache_queries_tokens_total ",
+           "switchyard_prefix_cache_hits_tokens_total ",
            "switchyard_generated_tokens_total 9",  // the warm-up token too
            "switchyard_prompt_tokens_total",
            "switchyard_queue_time_seconds_count 1",
@@ -151,6 +157,48 @@ TEST(GrpcServerMetricsTest, MetricsHaveCallsLatenciesAndExpertTokens) {
   char buf[512];
   for (size_t n; (n = fread(buf, 1, sizeof(buf), pipe)) > 0;) output.append(buf, n);
   EXPECT_EQ(pclose(pipe), 0) << "promtool check metrics:\n" << output;
+}
+
+// A sample's value in a scrape, or -1 when it is not there.
+double MetricValue(const std::string& text, const std::string& sample) {
+  const std::string key = "\n" + sample + " ";
+  const size_t at = text.find(key);
+  return at == std::string::npos ? -1 : std::stod(text.substr(at + key.size()));
+}
+
+// The prefix cache's counters are in tokens and its gauges in blocks: the
+// same prompt twice is looked up twice, and found the second time.
+TEST(GrpcServerMetricsTest, PrefixCacheCountersCountTokens) {
+  std::unique_ptr<engine::Tokenizer> tokenizer = *LoadTokenizer(kMixtral);
+  std::unique_ptr<EngineService> engine = StartEngine(EngineConfig());
+  std::unique_ptr<Metrics> metrics = *Metrics::Start({"127.0.0.1:0"}, *engine);
+  std::unique_ptr<GrpcServer> server = *GrpcServer::Start(LoopbackServerConfig(), *engine, *tokenizer, metrics.get());
+  auto stub = v1::Switchyard::NewStub(grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials()));
+  const Golden g = ReadGolden();  // 25 tokens: one full 16-token block to share
+  v1::GenerateRequest request;
+  request.mutable_token_ids()->mutable_ids()->Add(g.ids.begin(), g.ids.end());
+  request.mutable_stopping()->set_max_tokens(4);
+  for (int i = 0; i < 2; ++i) {
+    grpc::ClientContext ctx;
+    v1::GenerateResponse response;
+    ASSERT_TRUE(stub->Generate(&ctx, request, &response).ok());
+  }
+  // Published after the step whose output ended the call: scrape until in.
+  std::string text;
+  for (int i = 0; i < 200; ++i) {
+    text = Scrape(metrics->port());
+    if (MetricValue(text, "switchyard_prefix_cache_hits_tokens_total") >= 16) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const double queries = MetricValue(text, "switchyard_prefix_cache_queries_tokens_total");
+  const double hits = MetricValue(text, "switchyard_prefix_cache_hits_tokens_total");
+  EXPECT_GE(queries, 2 * (static_cast<double>(g.ids.size()) - 1)) << text;
+  EXPECT_GE(hits, 16) << text;
+  EXPECT_LE(hits, queries) << text;
+  const double cached = MetricValue(text, "switchyard_kv_blocks_cached");
+  EXPECT_GE(cached, 1) << text;
+  EXPECT_GE(MetricValue(text, "switchyard_kv_blocks_evictable"), 0) << text;
+  EXPECT_LE(MetricValue(text, "switchyard_kv_blocks_evictable"), cached) << text;
 }
 
 // A model with more layers x experts than the cap exports them summed over
@@ -183,6 +231,9 @@ TEST_F(GrpcServerTest, UnaryGenerateMatchesGolden) {
   EXPECT_EQ(response.request_id(), "golden-1");
   EXPECT_EQ(response.usage().prompt_tokens(), static_cast<int32_t>(g.ids.size()));
   EXPECT_EQ(response.usage().completion_tokens(), static_cast<int32_t>(g.greedy.size()));
+  // Other tests may have cached this prompt's prefix; the last token is always computed.
+  EXPECT_GE(response.usage().cached_prompt_tokens(), 0);
+  EXPECT_LT(response.usage().cached_prompt_tokens(), response.usage().prompt_tokens());
   EXPECT_GT(response.timings().time_to_first_token_us(), 0);
   EXPECT_GE(response.timings().total_time_us(), response.timings().time_to_first_token_us());
   EXPECT_TRUE(response.logprobs().empty());
@@ -282,6 +333,78 @@ TEST_F(GrpcServerTest, TokenizeDetokenizeAndModelInfo) {
   EXPECT_GT(info.weight_bytes(), 0);
   EXPECT_GT(info.kv_cache_bytes(), 0);
   EXPECT_EQ(info.kv_blocks_total(), 128);
+  EXPECT_GE(info.kv_blocks_cached(), 0);
+  EXPECT_LE(info.kv_blocks_cached(), info.kv_blocks_total());
+  EXPECT_GE(info.kv_blocks_evictable(), 0);
+  EXPECT_LE(info.kv_blocks_evictable(), info.kv_blocks_cached());
+}
+
+// Automatic prefix caching (on by default): the same prompt again takes its
+// full KV blocks from the cache, and generates the same tokens as when they
+// were computed; a request with another cache_salt shares nothing.
+TEST_F(GrpcServerTest, ASecondIdenticalPromptReusesTheCachedPrefix) {
+  // 48 tokens: with the tests' 16-token KV blocks, two full blocks can come
+  // from the cache (the last prompt token is always computed, for its logits).
+  std::vector<int32_t> prompt;
+  for (int32_t i = 0; i < 48; ++i) prompt.push_back(3 + (37 * i) % 500);
+  // A salt no earlier request used (another test, a --gtest_repeat), so the
+  // first request finds nothing; of the longest length accepted.
+  static int run = 0;
+  std::string salt = absl::StrCat("prefix-cache-test-", getpid(), "-", ++run, "-");
+  salt.resize(kMaxCacheSaltBytes, 'x');
+  auto request = [&prompt](const std::string& cache_salt) {
+    v1::GenerateRequest r;
+    r.mutable_token_ids()->mutable_ids()->Add(prompt.begin(), prompt.end());
+    r.mutable_sampling()->set_temperature(0);
+    r.mutable_stopping()->set_max_tokens(6);
+    r.mutable_stopping()->set_ignore_eos(true);
+    r.set_cache_salt(cache_salt);
+    return r;
+  };
+  auto generate = [this](const v1::GenerateRequest& r) {
+    grpc::ClientContext ctx;
+    v1::GenerateResponse response;
+    const grpc::Status st = stub_->Generate(&ctx, r, &response);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return response;
+  };
+  auto ids = [](const v1::GenerateResponse& r) {
+    return std::vector<int32_t>(r.token_ids().begin(), r.token_ids().end());
+  };
+
+  const v1::GenerateResponse first = generate(request(salt));
+  EXPECT_EQ(first.usage().prompt_tokens(), 48);
+  EXPECT_EQ(first.usage().cached_prompt_tokens(), 0);
+  const v1::GenerateResponse second = generate(request(salt));
+  EXPECT_GE(second.usage().cached_prompt_tokens(), 16);
+  EXPECT_LT(second.usage().cached_prompt_tokens(), 48);
+  EXPECT_EQ(ids(second), ids(first));  // the cached KV is the KV the prompt computes
+
+  // Another tenant's salt: nothing shared, and the same tokens.
+  std::string other = salt;
+  other.back() = 'y';
+  const v1::GenerateResponse apart = generate(request(other));
+  EXPECT_EQ(apart.usage().cached_prompt_tokens(), 0);
+  EXPECT_EQ(ids(apart), ids(first));
+
+  // The stream's GenerationEnd carries it too.
+  grpc::ClientContext ctx;
+  auto reader = stub_->GenerateStream(&ctx, request(salt));
+  v1::GenerateStreamResponse msg;
+  v1::GenerationEnd end;
+  while (reader->Read(&msg)) {
+    if (msg.has_end()) end = msg.end();
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_GE(end.usage().cached_prompt_tokens(), 16);
+  EXPECT_EQ(end.usage().prompt_tokens(), 48);
+
+  // Both salts' blocks stay cached once their requests end, no longer in use:
+  // evictable, and counted free.
+  ExpectAllBlocksFreed();
+  const v1::ModelInfo info = Info();
+  EXPECT_GE(info.kv_blocks_cached(), 4);
+  EXPECT_EQ(info.kv_blocks_evictable(), info.kv_blocks_cached());
 }
 
 TEST_F(GrpcServerTest, ExpertLoadCountsTopKExpertsPerTokenInEveryLayer) {

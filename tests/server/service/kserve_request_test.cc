@@ -131,6 +131,39 @@ TEST(KServeRequestTest, TensorOverridesSamplingParametersWhichOverrideParameters
   EXPECT_EQ(r->generate.stopping().max_tokens(), 7);
 }
 
+// vLLM's request-level cache_salt, from any of the three places; its length
+// is ParseGenerateRequest's to check.
+TEST(KServeRequestTest, CacheSaltFromParametersSamplingParametersOrATensor) {
+  absl::StatusOr<KServeRequest> r = RequestBuilder().Prompt().Translate();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->generate.cache_salt(), "");
+  r = RequestBuilder().Prompt().Param("cache_salt", StringParam("tenant-a")).Translate();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->generate.cache_salt(), "tenant-a");
+  r = RequestBuilder().Prompt().Bytes("sampling_parameters", {R"({"cache_salt": "tenant-b"})"}).Translate();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->generate.cache_salt(), "tenant-b");
+  for (bool raw : {true, false}) {
+    r = RequestBuilder(raw).Prompt().Bytes("cache_salt", {"tenant-c"}).Translate();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->generate.cache_salt(), "tenant-c");
+  }
+  r = RequestBuilder().Prompt().Bytes("cache_salt", {std::string(300, 's')}).Translate();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->generate.cache_salt().size(), 300u);
+  // The salt is a secret: a bad one is not quoted back.
+  ExpectInvalid(RequestBuilder().Prompt().Bytes("sampling_parameters", {R"({"cache_salt": 7})"}).Translate(),
+                "sampling_parameters.cache_salt is 7; must be a string");
+  const absl::StatusOr<KServeRequest> bad =
+      RequestBuilder().Prompt().Param("cache_salt", StringParam("secret\xff")).Translate();
+  ExpectInvalid(bad, "parameter \"cache_salt\" is not valid UTF-8");
+  EXPECT_EQ(bad.status().message().find("secret"), std::string::npos) << bad.status();
+  ExpectInvalid(RequestBuilder().Prompt().Bytes("cache_salt", {"a", "b"}).Translate(),
+                "input \"cache_salt\" has 2 elements; it must have exactly one");
+  ExpectInvalid(RequestBuilder().Prompt().Int32("cache_salt", 1).Translate(),
+                "input \"cache_salt\" has datatype \"INT32\"; it must be BYTES");
+}
+
 TEST(KServeRequestTest, StreamingSendsOnlyTheCompletion) {
   absl::StatusOr<KServeRequest> r = RequestBuilder().Prompt().Bool("stream", true).Translate();
   ASSERT_TRUE(r.ok()) << r.status();

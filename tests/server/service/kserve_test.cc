@@ -2,7 +2,8 @@
 // ephemeral loopback port with the Mixtral fixture, called through the
 // generated C++ stubs: every served RPC, greedy text identical to
 // switchyard.v1 Generate's, several requests on one stream, cancellation,
-// API keys, draining, and the exact status of every bad request.
+// API keys, draining, call metrics, and the exact status of every bad
+// request.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -18,6 +19,7 @@
 #include "server/generate_command.h"
 #include "server/service/engine_service.h"
 #include "server/service/grpc_server.h"
+#include "server/service/metrics.h"
 #include "switchyard/v1/switchyard.grpc.pb.h"
 #include "tests/server/service/kserve_test_util.h"
 #include "tests/server/service/server_test_util.h"
@@ -469,6 +471,75 @@ TEST_F(KServeTest, ApiKeysApplyExceptToLivenessAndReadiness) {
     EXPECT_TRUE(IsFinal(msg.infer_response()));
     EXPECT_TRUE(stream->Finish().ok());
   }
+}
+
+// A second server on the same engine, with metrics: every KServe RPC has a
+// `rpc` label of its own instead of "other".
+TEST_F(KServeTest, MetricsCountEveryRpcUnderItsName) {
+  std::unique_ptr<Metrics> metrics = *Metrics::Start({"127.0.0.1:0"}, *engine_);
+  GrpcServerConfig c = LoopbackServerConfig();
+  c.model_name = "mixtral";
+  std::unique_ptr<GrpcServer> server = *GrpcServer::Start(c, *engine_, *tokenizer_, metrics.get());
+  auto channel = grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials());
+  ASSERT_EQ(WaitForHealth(channel, "", kServing), kServing);
+  auto stub = inference::GRPCInferenceService::NewStub(channel);
+  {
+    grpc::ClientContext ctx;
+    inference::ServerLiveResponse response;
+    EXPECT_TRUE(stub->ServerLive(&ctx, {}, &response).ok());
+  }
+  {
+    grpc::ClientContext ctx;
+    inference::ServerReadyResponse response;
+    EXPECT_TRUE(stub->ServerReady(&ctx, {}, &response).ok());
+  }
+  {
+    grpc::ClientContext ctx;
+    inference::ModelReadyResponse response;
+    EXPECT_TRUE(stub->ModelReady(&ctx, {}, &response).ok());
+  }
+  {
+    grpc::ClientContext ctx;
+    inference::ServerMetadataResponse response;
+    EXPECT_TRUE(stub->ServerMetadata(&ctx, {}, &response).ok());
+  }
+  {
+    grpc::ClientContext ctx;
+    inference::ModelMetadataResponse response;
+    EXPECT_TRUE(stub->ModelMetadata(&ctx, {}, &response).ok());
+  }
+  {
+    grpc::ClientContext ctx;
+    inference::ModelConfigResponse response;
+    EXPECT_TRUE(stub->ModelConfig(&ctx, {}, &response).ok());
+  }
+  RequestBuilder b;
+  b.Prompt().Int32("max_tokens", 2);
+  {
+    grpc::ClientContext ctx;
+    inference::ModelInferResponse response;
+    const grpc::Status st = stub->ModelInfer(&ctx, b.Build(), &response);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+  }
+  {
+    grpc::ClientContext ctx;
+    auto stream = stub->ModelStreamInfer(&ctx);
+    ASSERT_TRUE(stream->Write(b.Build()));
+    stream->WritesDone();
+    inference::ModelStreamInferResponse msg;
+    while (stream->Read(&msg)) {
+    }
+    EXPECT_TRUE(stream->Finish().ok());
+  }
+  // Each call is counted before its status is sent, so the scrape sees all.
+  const std::string text = Scrape(metrics->port());
+  for (const char* rpc : {"ServerLive", "ServerReady", "ModelReady", "ServerMetadata", "ModelMetadata", "ModelConfig",
+                          "ModelInfer", "ModelStreamInfer"}) {
+    EXPECT_NE(text.find(std::string("switchyard_requests_total{code=\"OK\",rpc=\"") + rpc + "\"} 1\n"),
+              std::string::npos)
+        << rpc << "\n" << text;
+  }
+  EXPECT_EQ(text.find("rpc=\"other\""), std::string::npos) << text;
 }
 
 // A second server on the same engine, drained.

@@ -1,6 +1,7 @@
 // Request bytes that do not parse as the method's message, sent through the
-// real server in process with a generic stub: each call gets INVALID_ARGUMENT
-// saying the request could not be parsed, and is counted under that code.
+// real server in process with a generic stub, to switchyard.v1 and to the
+// KServe service: each call gets INVALID_ARGUMENT saying the request could
+// not be parsed, and is counted under that code.
 #include <gtest/gtest.h>
 
 #include <future>
@@ -84,6 +85,35 @@ TEST_F(MalformedRequestTest, UnaryMethodsSayTheRequestDidNotParse) {
   }
 }
 
+// The KServe service's unary methods likewise. Its empty request messages
+// (ServerLiveRequest...) take any well-formed bytes, so only bodies that are
+// not protobuf at all are sent to every method.
+TEST_F(MalformedRequestTest, InferenceMethodsSayTheRequestDidNotParse) {
+  auto channel = Channel();
+  const std::vector<Malformed> bodies = {
+      {"truncated length-delimited field", std::string("\x12\x10shorter", 9)},
+      {"random bytes", std::string("\xde\xad\xbe\xef\x01\x02\x03\xff\xff\xff", 10)},
+      {"deeply nested unknown groups", std::string(200000, '\x0b')},
+  };
+  for (const char* method : {"ServerLive", "ServerReady", "ModelReady", "ServerMetadata", "ModelMetadata",
+                             "ModelConfig", "ModelInfer"}) {
+    for (const Malformed& m : bodies) {
+      SCOPED_TRACE(std::string(method) + ": " + m.name);
+      const grpc::Status st = CallRaw(channel, std::string("/inference.GRPCInferenceService/") + method, m.bytes);
+      EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
+      EXPECT_EQ(st.error_message().rfind(std::string("the request could not be parsed as inference.") + method +
+                                             "Request",
+                                         0),
+                0u)
+          << st.error_message();
+    }
+  }
+  // Invalid UTF-8 in ModelInferRequest.model_name (field 1).
+  const grpc::Status st =
+      CallRaw(channel, "/inference.GRPCInferenceService/ModelInfer", std::string("\x0a\x03\xc3\x28\x41", 5));
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
+}
+
 TEST_F(MalformedRequestTest, TheyAreCountedAsInvalidArgumentAndTheConnectionGoesOn) {
   auto channel = Channel();
   for (int i = 0; i < 3; ++i) CallRaw(channel, "/switchyard.v1.Switchyard/Detokenize", "\xff\xff\xff");
@@ -105,21 +135,35 @@ TEST_F(MalformedRequestTest, AnUnknownMethodIsStillUnimplemented) {
 TEST(StatusForUnparsedRequestTest, OnlyGrpcsOwnUnimplementedOnOurMethodsIsRewritten) {
   const grpc::Status unparsed(grpc::StatusCode::UNIMPLEMENTED, "");
   const std::string generate = "/switchyard.v1.Switchyard/Generate";
-  std::optional<grpc::Status> replaced = StatusForUnparsedRequest(generate, unparsed, /*cancelled=*/false);
+  std::optional<grpc::Status> replaced = StatusForUnparsedRequest(generate, unparsed, CallEnd::kLive);
   ASSERT_TRUE(replaced.has_value());
   EXPECT_EQ(replaced->error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(replaced->error_message().rfind("the request could not be parsed as switchyard.v1.GenerateRequest", 0), 0u)
       << replaced->error_message();
   // A client that cancelled before its request arrived: counted as CANCELLED.
-  replaced = StatusForUnparsedRequest(generate, unparsed, /*cancelled=*/true);
+  replaced = StatusForUnparsedRequest(generate, unparsed, CallEnd::kCancelled);
   ASSERT_TRUE(replaced.has_value());
   EXPECT_EQ(replaced->error_code(), grpc::StatusCode::CANCELLED);
+  // One whose deadline passed first (under load, before the request was
+  // read): counted as DEADLINE_EXCEEDED, not as a malformed request.
+  replaced = StatusForUnparsedRequest(generate, unparsed, CallEnd::kDeadlinePassed);
+  ASSERT_TRUE(replaced.has_value());
+  EXPECT_EQ(replaced->error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   // Left alone: other codes, UNIMPLEMENTED with a message, other services and unknown methods.
-  EXPECT_EQ(StatusForUnparsedRequest(generate, grpc::Status::OK, false), std::nullopt);
-  EXPECT_EQ(StatusForUnparsedRequest(generate, grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "why"), false),
+  EXPECT_EQ(StatusForUnparsedRequest(generate, grpc::Status::OK, CallEnd::kLive), std::nullopt);
+  EXPECT_EQ(StatusForUnparsedRequest(generate, grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "why"), CallEnd::kLive),
             std::nullopt);
-  EXPECT_EQ(StatusForUnparsedRequest("/grpc.health.v1.Health/Check", unparsed, false), std::nullopt);
-  EXPECT_EQ(StatusForUnparsedRequest("/switchyard.v1.Switchyard/NoSuchMethod", unparsed, false), std::nullopt);
+  EXPECT_EQ(StatusForUnparsedRequest("/grpc.health.v1.Health/Check", unparsed, CallEnd::kLive), std::nullopt);
+  EXPECT_EQ(StatusForUnparsedRequest("/switchyard.v1.Switchyard/NoSuchMethod", unparsed, CallEnd::kLive), std::nullopt);
+  // The KServe service's methods too; a Triton RPC it does not serve stays
+  // UNIMPLEMENTED.
+  replaced = StatusForUnparsedRequest("/inference.GRPCInferenceService/ModelInfer", unparsed, CallEnd::kLive);
+  ASSERT_TRUE(replaced.has_value());
+  EXPECT_EQ(replaced->error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(replaced->error_message().rfind("the request could not be parsed as inference.ModelInferRequest", 0), 0u)
+      << replaced->error_message();
+  EXPECT_EQ(StatusForUnparsedRequest("/inference.GRPCInferenceService/ModelStatistics", unparsed, CallEnd::kLive),
+            std::nullopt);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // The real `switchyard serve` binary on loopback: SIGTERM while a stream is
-// in flight lets that stream finish, refuses new calls and exits 0.
+// in flight lets that stream finish, refuses new calls and exits 0; the
+// start-up log and --help say what API keys leave exempt.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -18,6 +19,7 @@
 #include <string>
 #include <thread>
 
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "switchyard/v1/switchyard.grpc.pb.h"
 
@@ -143,6 +145,23 @@ TEST(ServeCommandTest, ListensOnLoopbackByDefaultWithoutAWarning) {
   EXPECT_EQ(ReadFile(log).find("beyond this machine"), std::string::npos) << ReadFile(log);
 }
 
+// The "serving" line is the readiness signal clients and scripts wait for:
+// health already says SERVING when it appears, not one watchdog poll later.
+TEST(ServeCommandTest, HealthIsServingWhenTheServingLineIsLogged) {
+  const std::string log = testing::TempDir() + "/serve_command_health.log";
+  const pid_t pid = StartServer(log);
+  ASSERT_GT(pid, 0);
+  const std::string address = WaitForAddress(log);
+  ASSERT_FALSE(address.empty()) << ReadFile(log);
+  auto health = grpc::health::v1::Health::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  grpc::health::v1::HealthCheckResponse response;
+  const grpc::Status status = health->Check(&context, {}, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  StopServer(pid);
+}
+
 // The nice value of every thread of `pid`, by thread name (/proc/PID/task).
 std::multimap<std::string, int> ThreadNiceness(pid_t pid) {
   std::multimap<std::string, int> nice;
@@ -191,6 +210,45 @@ TEST(ServeCommandTest, WarnsWhenServingEveryInterfaceInPlaintextWithoutKeys) {
   EXPECT_NE(ReadFile(log).find("[warning] serving 0.0.0.0 beyond this machine without TLS or API keys"),
             std::string::npos)
       << ReadFile(log);
+}
+
+// With API keys, the start-up log and --help name every exemption, KServe's
+// liveness and readiness included (kserve_service.h).
+TEST(ServeCommandTest, ApiKeyExemptionsAreLoggedAndInTheHelp) {
+  const std::string keys = testing::TempDir() + "/serve_command_keys.txt";
+  std::ofstream(keys) << "s3cret\n";
+  const std::string log = testing::TempDir() + "/serve_command_keys.log";
+  const pid_t pid = StartServer(log, {"--host=127.0.0.1", "--api-key-file=" + keys});
+  ASSERT_GT(pid, 0);
+  EXPECT_FALSE(WaitForAddress(log).empty()) << ReadFile(log);
+  StopServer(pid);
+  EXPECT_NE(ReadFile(log).find("API keys required (from " + keys +
+                               "; health checks, KServe's ServerLive and ServerReady, and reflection exempt)"),
+            std::string::npos)
+      << ReadFile(log);
+
+  const std::string binary = std::string(SWITCHYARD_BINARY_DIR) + "/switchyard";
+  const std::string help_file = testing::TempDir() + "/serve_command_help.txt";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, help_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  std::vector<std::string> args = {binary, "--help"};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t help_pid = -1;
+  const int error = posix_spawn(&help_pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ASSERT_EQ(error, 0) << std::strerror(error);
+  int status = 0;
+  ASSERT_EQ(waitpid(help_pid, &status, 0), help_pid);
+  // absl wraps the help text: compare with the whitespace collapsed.
+  const std::string help = std::regex_replace(ReadFile(help_file), std::regex("\\s+"), " ");
+  EXPECT_NE(help.find("Health checks (grpc.health.v1, and KServe's ServerLive and ServerReady) and reflection are "
+                      "exempt."),
+            std::string::npos)
+      << help;
 }
 
 }  // namespace

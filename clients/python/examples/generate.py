@@ -29,12 +29,22 @@ def sync_example(target: str) -> None:
     with Client(target, tls=tls(), timeout=30) as client:
         info = client.model_info()
         print(f"{info.name}: {info.architecture}, {info.num_experts} experts (top {info.top_k}), "
-              f"{info.kv_blocks_free}/{info.kv_blocks_total} KV blocks free")
+              f"{info.kv_blocks_free}/{info.kv_blocks_total} KV blocks free, "
+              f"{info.kv_blocks_cached} holding cached prefixes")
 
         result = client.generate(PROMPT, max_tokens=16, temperature=0, logprobs=1)
         print(PROMPT + result.text)  # the completion starts with its space, as with vLLM and TGI
         print(f"[{result.finish_reason.value}, {result.usage.completion_tokens} tokens, "
               f"first token after {result.timings.time_to_first_token * 1000:.1f} ms]")
+
+        # The same prompt again: its KV comes from the server's prefix cache
+        # (whole blocks; the last prompt token is always computed), unless
+        # the server runs with --no-prefix-caching. Requests with another
+        # cache_salt (e.g. a secret per tenant) share no cached prefix with it.
+        again = client.generate(PROMPT, max_tokens=1, temperature=0)
+        salted = client.generate(PROMPT, max_tokens=1, temperature=0, cache_salt="tenant-a")
+        print(f"[prompt tokens from the prefix cache: {again.usage.cached_prompt_tokens} of "
+              f"{again.usage.prompt_tokens}; with cache_salt 'tenant-a': {salted.usage.cached_prompt_tokens}]")
 
         # Streamed; leaving the `with` block early would cancel the generation.
         with client.generate_stream(PROMPT, max_tokens=16, temperature=0.8, seed=7) as stream:

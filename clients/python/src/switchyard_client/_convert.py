@@ -38,6 +38,7 @@ def generate_request(model: str, prompt: str | Sequence[int], options: GenerateO
         logprobs=options.get("logprobs", 0),
         request_id=options.get("request_id", ""),
         return_routing=options.get("return_routing", False),
+        cache_salt=options.get("cache_salt", ""),
     )
     if isinstance(prompt, str):
         request.text = prompt
@@ -70,7 +71,8 @@ def finish_reason(value: pb.FinishReason.ValueType) -> FinishReason:
 
 
 def usage(message: pb.Usage) -> Usage:
-    return Usage(prompt_tokens=message.prompt_tokens, completion_tokens=message.completion_tokens)
+    return Usage(prompt_tokens=message.prompt_tokens, completion_tokens=message.completion_tokens,
+                 cached_prompt_tokens=message.cached_prompt_tokens)
 
 
 def timings(message: pb.Timings) -> Timings:
@@ -120,7 +122,8 @@ def model_info(m: pb.ModelInfo) -> ModelInfo:
         top_k=m.top_k, context_length=m.context_length, vocab_size=m.vocab_size, dtype=m.dtype,
         backend=m.backend, weight_bytes=m.weight_bytes, kv_cache_bytes=m.kv_cache_bytes,
         kv_block_size=m.kv_block_size, kv_blocks_total=m.kv_blocks_total, kv_blocks_free=m.kv_blocks_free,
-        num_running=m.num_running, num_waiting=m.num_waiting)
+        num_running=m.num_running, num_waiting=m.num_waiting, kv_blocks_cached=m.kv_blocks_cached,
+        kv_blocks_evictable=m.kv_blocks_evictable)
 
 
 def expert_load(m: pb.ExpertLoad) -> ExpertLoad:

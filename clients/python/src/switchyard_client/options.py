@@ -113,3 +113,4 @@ class GenerateOptions(TypedDict, total=False):
     logprobs: int  # [0, 20]: top logprobs returned per generated token
     return_routing: bool  # the experts each generated token was routed to
     request_id: str  # echoed back, and in the server's logs
+    cache_salt: str  # at most 256 bytes: cached prompt prefixes are shared only with requests of the same salt

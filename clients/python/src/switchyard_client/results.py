@@ -34,6 +34,10 @@ class HealthStatus(enum.Enum):
 class Usage:
     prompt_tokens: int
     completion_tokens: int
+    # Of prompt_tokens, those whose KV came from the server's prefix cache
+    # instead of being computed (OpenAI's prompt_tokens_details.cached_tokens),
+    # in whole KV blocks; 0 with prefix caching off.
+    cached_prompt_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -132,6 +136,11 @@ class ModelInfo:
     kv_blocks_free: int
     num_running: int  # requests generating now
     num_waiting: int  # requests waiting for the KV cache
+    # Prefix caching: blocks holding a cached prompt prefix, in use or not;
+    # of those, the ones no request uses, which count in kv_blocks_free and
+    # are reused last, least recently used first.
+    kv_blocks_cached: int = 0
+    kv_blocks_evictable: int = 0
 
 
 @dataclass(frozen=True)

@@ -105,10 +105,10 @@ bool BlockManager::Matches(int32_t block, absl::Span<const int32_t> block_tokens
   return parent < 0 ? root_salt_[block] == salt : b.parent_generation == info_[parent].generation;
 }
 
-int32_t BlockManager::TakeCachedPrefix(absl::Span<const int32_t> tokens, int32_t max_blocks, const std::string& salt,
-                                       std::vector<int32_t>& table) {
+PrefixChain BlockManager::TakeCachedPrefix(absl::Span<const int32_t> tokens, int32_t max_blocks,
+                                           const std::string& salt, std::vector<int32_t>& table) {
   SWITCHYARD_CHECK(table.empty());
-  if (!enable_caching_) return 0;
+  if (!enable_caching_) return {};
   const int32_t bs = shape_.block_size;
   const int32_t limit = std::min<int64_t>(max_blocks, static_cast<int64_t>(tokens.size()) / bs);
   uint64_t hash = RootHash(salt);
@@ -123,35 +123,42 @@ int32_t BlockManager::TakeCachedPrefix(absl::Span<const int32_t> tokens, int32_t
     table.push_back(block);
     parent = block;
   }
-  return static_cast<int32_t>(table.size());
+  return {static_cast<int32_t>(table.size()), parent, false};
 }
 
 void BlockManager::CacheFullBlocks(absl::Span<const int32_t> tokens, int32_t num_computed, const std::string& salt,
-                                   const std::vector<int32_t>& table, int32_t& num_cached) {
-  if (!enable_caching_) return;
+                                   const std::vector<int32_t>& table, PrefixChain& chain) {
+  if (!enable_caching_ || chain.broken) return;
   const int32_t bs = shape_.block_size;
   const int32_t full = std::min<int64_t>(num_computed / bs, static_cast<int64_t>(table.size()));
-  while (num_cached < full) {
-    const int32_t k = num_cached;
+  for (; chain.num_blocks < full; ++chain.num_blocks) {
+    const int32_t k = chain.num_blocks;
     const int32_t block = table[k];
-    const int32_t parent = k == 0 ? -1 : table[k - 1];
-    BlockInfo& b = info_[block];
-    if (!b.cached) {
-      const absl::Span<const int32_t> block_tokens = tokens.subspan(static_cast<size_t>(k) * bs, bs);
-      const uint64_t hash = ChainHash(parent < 0 ? RootHash(salt) : info_[parent].hash, block_tokens);
-      // The same content under the same hash is cached already (another
-      // sequence computed it too), or a collision: this block stays private.
-      if (!index_.try_emplace(hash, block).second) return;
-      b.cached = true;
-      b.hash = hash;
-      b.parent = parent;
-      b.parent_generation = parent < 0 ? 0 : info_[parent].generation;
-      ++b.generation;
-      std::copy(block_tokens.begin(), block_tokens.end(), tokens_.begin() + static_cast<size_t>(block) * bs);
-      if (parent < 0) root_salt_[block] = salt;
-      ++num_cached_;
+    const int32_t parent = chain.tail;
+    const absl::Span<const int32_t> block_tokens = tokens.subspan(static_cast<size_t>(k) * bs, bs);
+    const uint64_t hash = ChainHash(parent < 0 ? RootHash(salt) : info_[parent].hash, block_tokens);
+    const auto [it, inserted] = index_.try_emplace(hash, block);
+    if (!inserted) {
+      // Another sequence cached this content first: continue through its
+      // block. A collision (other content under the hash) ends the chain.
+      if (!Matches(it->second, block_tokens, parent, salt)) {
+        chain.broken = true;
+        return;
+      }
+      chain.tail = it->second;
+      continue;
     }
-    ++num_cached;
+    BlockInfo& b = info_[block];
+    SWITCHYARD_CHECK(!b.cached);
+    b.cached = true;
+    b.hash = hash;
+    b.parent = parent;
+    b.parent_generation = parent < 0 ? 0 : info_[parent].generation;
+    ++b.generation;
+    std::copy(block_tokens.begin(), block_tokens.end(), tokens_.begin() + static_cast<size_t>(block) * bs);
+    if (parent < 0) root_salt_[block] = salt;
+    ++num_cached_;
+    chain.tail = block;
   }
 }
 

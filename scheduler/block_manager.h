@@ -30,6 +30,7 @@
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "engine/backend.h"
+#include "scheduler/prefix_chain.h"
 
 namespace switchyard::scheduler {
 
@@ -57,15 +58,15 @@ class BlockManager {
 
   // For a sequence with an empty `table`: appends the longest cached prefix
   // of `tokens` (whole blocks, at most `max_blocks`, under `salt`) and
-  // returns how many blocks it took.
-  int32_t TakeCachedPrefix(absl::Span<const int32_t> tokens, int32_t max_blocks, const std::string& salt,
-                           std::vector<int32_t>& table);
-  // Registers the full blocks of `table` whose positions are all computed
-  // (`tokens[0, num_computed)`), from block `num_cached` on, and advances
-  // `num_cached` past them. A block whose content is cached already in
-  // another block stays unregistered, and so do the ones after it.
+  // returns the chain it makes (its num_blocks: how many it took).
+  PrefixChain TakeCachedPrefix(absl::Span<const int32_t> tokens, int32_t max_blocks, const std::string& salt,
+                               std::vector<int32_t>& table);
+  // Caches the full blocks of `table` whose positions are all computed
+  // (`tokens[0, num_computed)`) past `chain`, and advances it. A block whose
+  // content another block holds cached already stays private, and the chain
+  // continues through that other block; each block is hashed once.
   void CacheFullBlocks(absl::Span<const int32_t> tokens, int32_t num_computed, const std::string& salt,
-                       const std::vector<int32_t>& table, int32_t& num_cached);
+                       const std::vector<int32_t>& table, PrefixChain& chain);
 
   bool in_use(int32_t block) const { return info_[block].refs > 0; }
   int32_t ref_count(int32_t block) const { return info_[block].refs; }

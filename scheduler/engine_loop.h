@@ -55,7 +55,7 @@ struct EngineRequest {
   StopStringMatcher stop_strings;
   OutputCallback on_output;  // called on the loop's thread; may Cancel or Submit
   bool return_routing = false;  // fill RequestOutput::routed_experts
-  std::string cache_salt;       // SequenceRequest::cache_salt
+  std::string cache_salt = {};  // SequenceRequest::cache_salt
 };
 
 class EngineLoop {

@@ -80,7 +80,7 @@ void Scheduler::Remove(Sequence* seq) {
 void Scheduler::Preempt(Sequence* seq) {
   blocks_.Release(seq->block_table);
   seq->num_computed = 0;
-  seq->num_cached_blocks = 0;
+  seq->prefix_chain = {};
   ++num_preemptions_;
   waiting_.push_front(seq);
 }
@@ -162,15 +162,14 @@ StepPlan Scheduler::Step() {
 bool Scheduler::Admit(Sequence* seq, int32_t prefill_budget) {
   // The cached prefix first: only what is left needs blocks and budget. The
   // last token is always computed, because its logits are needed.
-  const int32_t cached_blocks = blocks_.TakeCachedPrefix(seq->tokens, (seq->num_tokens() - 1) / blocks_.shape().block_size,
-                                                         seq->cache_salt, seq->block_table);
-  seq->num_computed = cached_blocks * blocks_.shape().block_size;
-  seq->num_cached_blocks = cached_blocks;
+  seq->prefix_chain = blocks_.TakeCachedPrefix(seq->tokens, (seq->num_tokens() - 1) / blocks_.shape().block_size,
+                                               seq->cache_salt, seq->block_table);
+  seq->num_computed = seq->prefix_chain.num_blocks * blocks_.shape().block_size;
   const int32_t n = std::min(seq->num_uncomputed(), prefill_budget);
   if (!blocks_.Grow(seq->block_table, seq->num_computed + n)) {
     blocks_.Release(seq->block_table);  // the cached blocks stay cached for the next try
     seq->num_computed = 0;
-    seq->num_cached_blocks = 0;
+    seq->prefix_chain = {};
     return false;
   }
   seq->num_cached_prompt_tokens = std::min(seq->num_computed, seq->num_prompt_tokens);
@@ -190,7 +189,7 @@ void Scheduler::Update(const StepPlan& plan, absl::Span<const SampledToken> samp
     seq->num_computed += chunk.num_tokens;
     // Full blocks now computed join the prefix cache.
     blocks_.CacheFullBlocks(seq->tokens, seq->num_computed, seq->cache_salt, seq->block_table,
-                            seq->num_cached_blocks);
+                            seq->prefix_chain);
     if (!chunk.samples) continue;
     SWITCHYARD_CHECK(next < sampled.size());
     const SampledToken& s = sampled[next++];

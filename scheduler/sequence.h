@@ -9,6 +9,7 @@
 
 #include "absl/time/time.h"
 #include "engine/finish_reason.h"
+#include "scheduler/prefix_chain.h"
 
 namespace switchyard::scheduler {
 
@@ -26,7 +27,7 @@ struct SequenceRequest {
   absl::Time deadline = absl::InfiniteFuture();
   // Requests share cached prefix blocks only with requests of the same salt
   // (vLLM's cache_salt): tenants who must not share give their own.
-  std::string cache_salt;
+  std::string cache_salt = {};
 };
 
 struct Sequence {
@@ -42,9 +43,8 @@ struct Sequence {
   std::string cache_salt;            // SequenceRequest::cache_salt
   // Prompt tokens whose KV the prefix cache supplied at the last admission.
   int32_t num_cached_prompt_tokens = 0;
-  // Leading blocks of block_table already in the prefix cache (registered
-  // or found there): the next full block continues their hash chain.
-  int32_t num_cached_blocks = 0;
+  // How far its full blocks are in the prefix cache (block_manager.h).
+  PrefixChain prefix_chain;
   absl::Time deadline = absl::InfiniteFuture();
   bool cancelled = false;
   bool finished = false;  // set by Scheduler::Update, removed in the same call

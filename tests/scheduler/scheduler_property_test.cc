@@ -146,7 +146,9 @@ TEST_P(SchedulerPropertyTest, InvariantsHoldUnderRandomLoad) {
   EXPECT_EQ(static_cast<int32_t>(outcomes.size()), num_admitted);
   RecordProperty("preemptions", static_cast<int>(preemptions_seen));
   RecordProperty("prefix_cache_hit_tokens", static_cast<int>(s.stats().prefix_cache_hits));
-  if (!config.enable_prefix_caching) EXPECT_EQ(s.stats().prefix_cache_hits, 0);
+  if (!config.enable_prefix_caching) {
+    EXPECT_EQ(s.stats().prefix_cache_hits, 0);
+  }
   RecordProperty("requests", static_cast<int>(outcomes.size()));
 }
 

@@ -171,7 +171,7 @@ TEST_F(KServeTest, MetadataAndConfigDescribeTheTensors) {
   EXPECT_TRUE(inputs["max_tokens"].optional());
   EXPECT_EQ(inputs["stream"].data_type(), inference::TYPE_BOOL);
 
-  for (const std::string& name : {"other", "mixtral@2"}) {
+  for (const std::string name : {"other", "mixtral@2"}) {
     grpc::ClientContext ctx;
     inference::ModelMetadataRequest r;
     r.set_name(name == "other" ? "other" : "mixtral");

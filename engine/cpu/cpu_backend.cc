@@ -162,14 +162,15 @@ absl::StatusOr<ForwardResult> CpuBackend::Forward(const Batch& batch) {
   int64_t row = 0;
   for (const SequenceSlice& seq : batch.sequences) {
     if (seq.logits == LogitsMode::kSample) {
-      const absl::Span<const float> logits(&logits_[row++ * V], V);
+      const absl::Span<const float> logits(logits_.data() + row++ * V, V);
       SampledRow& out = result.samples.emplace_back();
       out.non_finite = cpu::FindNonFiniteLogit(logits);
       if (!out.non_finite) out.sample = cpu::SampleRow(logits, seq.sampling);
       continue;
     }
     const int64_t rows = seq.logits == LogitsMode::kLast ? 1 : seq.logits == LogitsMode::kAll ? seq.num_tokens : 0;
-    result.logits.insert(result.logits.end(), &logits_[row * V], &logits_[(row + rows) * V]);
+    // Iterators, not &logits_[i]: a step that ends on a kNone chunk has row * V == size().
+    result.logits.insert(result.logits.end(), logits_.begin() + row * V, logits_.begin() + (row + rows) * V);
     row += rows;
   }
   return result;

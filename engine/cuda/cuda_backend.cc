@@ -497,7 +497,7 @@ absl::StatusOr<ForwardResult> CudaBackend::Forward(const Batch& batch) {
     const int64_t packed =
         std::count_if(sampling.returned_rows.begin(), sampling.returned_rows.end(),
                       [&](int32_t row) { return row >= first && row < first + rows; });
-    std::memcpy(&result.logits[returned * V], host_logits_.at<float>(0), packed * V * 4);
+    std::memcpy(result.logits.data() + returned * V, host_logits_.at<float>(0), packed * V * 4);
     returned += packed;
   }
   const SamplingLayout at(sampling);

@@ -217,7 +217,7 @@ absl::Status CudaBackend::UploadSampling(const SamplingInputs& in) {
                     "sampling input upload");
 }
 
-absl::Status CudaBackend::EnqueueSamplingPass(const SamplingInputs& in, int32_t first, int32_t rows) {
+absl::StatusOr<int64_t> CudaBackend::EnqueueSamplingPass(const SamplingInputs& in, int32_t first, int32_t rows) {
   const SamplingLayout at(in);
   auto in_pass = [&](int32_t row) { return row >= first && row < first + rows; };
   int32_t begin = 0;
@@ -245,7 +245,7 @@ absl::Status CudaBackend::EnqueueSamplingPass(const SamplingInputs& in, int32_t 
                                "logits download"));
     ++packed;
   }
-  return absl::OkStatus();
+  return packed;
 }
 
 absl::Status CudaBackend::EnqueueAttention(int layer, int32_t T) {
@@ -492,11 +492,8 @@ absl::StatusOr<ForwardResult> CudaBackend::Forward(const Batch& batch) {
   for (int32_t first = 0; first < R; first += pass_rows) {
     const int32_t rows = std::min(pass_rows, R - first);
     if (!bucket) RETURN_IF_ERROR(EnqueueLmHead(first, rows));
-    RETURN_IF_ERROR(EnqueueSamplingPass(sampling, first, rows));
+    ASSIGN_OR_RETURN(const int64_t packed, EnqueueSamplingPass(sampling, first, rows));
     RETURN_IF_ERROR(CudaStatus(cudaStreamSynchronize(stream_), "forward step"));
-    const int64_t packed =
-        std::count_if(sampling.returned_rows.begin(), sampling.returned_rows.end(),
-                      [&](int32_t row) { return row >= first && row < first + rows; });
     std::memcpy(result.logits.data() + returned * V, host_logits_.at<float>(0), packed * V * 4);
     returned += packed;
   }

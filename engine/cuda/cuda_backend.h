@@ -53,8 +53,9 @@ class CudaBackend : public Backend {
   // samples, into sampling_ (grown when a step needs more).
   absl::Status UploadSampling(const SamplingInputs& in);
   // Samples the rows among logits rows [first, first + rows) (the logits
-  // buffer's), and queues the copy of the returned ones into host_logits_.
-  absl::Status EnqueueSamplingPass(const SamplingInputs& in, int32_t first, int32_t rows);
+  // buffer's), and queues the copy of the returned ones into host_logits_;
+  // returns how many it queued.
+  absl::StatusOr<int64_t> EnqueueSamplingPass(const SamplingInputs& in, int32_t first, int32_t rows);
   // Everything from the embedding to the final norm over `num_tokens` rows,
   // plus the experts of the `logit_rows` logits rows.
   absl::Status EnqueueModel(int32_t num_tokens, int32_t logit_rows);

@@ -1,10 +1,13 @@
 #include "engine/cpu/sampler.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "common/check.h"
+#include "engine/cpu/vec_exp.h"
 #include "engine/rng.h"
 
 namespace switchyard::engine::cpu {
@@ -44,26 +47,49 @@ Scratch& ThreadScratch() {
   return scratch;
 }
 
-int32_t Argmax(absl::Span<const float> logits) {
-  // The best value lives in a register: comparing against logits[best] would
-  // chain every iteration on a load.
-  float best_value = logits[0];
-  int32_t best = 0;
-  for (size_t i = 1; i < logits.size(); ++i) {
-    if (logits[i] > best_value) {
-      best_value = logits[i];
-      best = static_cast<int32_t>(i);
-    }
-  }
-  return best;
+// The largest logit, eight lanes at a time (the row holds no NaN).
+float RowMax(absl::Span<const float> logits) {
+  const size_t n = logits.size(), whole = n / 8 * 8;
+  __m256 best = _mm256_set1_ps(-kInf);
+  for (size_t i = 0; i < whole; i += 8) best = _mm256_max_ps(best, _mm256_loadu_ps(&logits[i]));
+  float lanes[8];
+  _mm256_storeu_ps(lanes, best);
+  float max = *std::max_element(lanes, lanes + 8);
+  for (size_t i = whole; i < n; ++i) max = std::max(max, logits[i]);
+  return max;
 }
 
-// log(sum(exp(logits))), or -inf when every logit is -inf.
+// The lowest id holding the largest logit.
+int32_t Argmax(absl::Span<const float> logits) {
+  const float max = RowMax(logits);
+  const size_t n = logits.size(), whole = n / 8 * 8;
+  const __m256 target = _mm256_set1_ps(max);
+  size_t i = 0;
+  for (; i < whole; i += 8) {
+    const int hits = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(&logits[i]), target, _CMP_EQ_OQ));
+    if (hits != 0) return static_cast<int32_t>(i + __builtin_ctz(static_cast<unsigned>(hits)));
+  }
+  return static_cast<int32_t>(std::find(logits.begin() + i, logits.end(), max) - logits.begin());
+}
+
+// log(sum(exp(logits))), or -inf when every logit is -inf. The terms are
+// exp(logit - max) <= 1 from Exp8 and summed in double, so the sum (>= 1, the
+// best token's term) is within a few float ulps of the exact one.
 double LogSumExp(absl::Span<const float> logits) {
-  const float max = logits[Argmax(logits)];
+  const float max = RowMax(logits);
   if (max == -kInf) return -kInf;
-  double sum = 0;
-  for (float l : logits) sum += std::exp(static_cast<double>(l) - max);
+  const size_t n = logits.size(), whole = n / 8 * 8;
+  const __m256 shift = _mm256_set1_ps(max);
+  __m256d sum_lo = _mm256_setzero_pd(), sum_hi = _mm256_setzero_pd();
+  for (size_t i = 0; i < whole; i += 8) {
+    const __m256 e = Exp8(_mm256_sub_ps(_mm256_loadu_ps(&logits[i]), shift));
+    sum_lo = _mm256_add_pd(sum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+    sum_hi = _mm256_add_pd(sum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+  }
+  double lanes[4];
+  _mm256_storeu_pd(lanes, _mm256_add_pd(sum_lo, sum_hi));
+  double sum = lanes[0] + lanes[1] + lanes[2] + lanes[3];
+  for (size_t i = whole; i < n; ++i) sum += std::exp(static_cast<double>(logits[i]) - max);
   return max + std::log(sum);
 }
 
@@ -191,9 +217,15 @@ void ApplyPenalties(absl::Span<float> logits, const SamplingParams& params, absl
 SampleResult SampleRow(absl::Span<const float> logits, const RowSampling& row) {
   SWITCHYARD_CHECK(!logits.empty() && row.params != nullptr);
   const SamplingParams& params = *row.params;
-  std::vector<float>& work = ThreadScratch().logits;
-  work.resize(logits.size());
-  std::transform(logits.begin(), logits.end(), work.begin(), Sanitize);
+  // The row is read in place unless it must change: NaN and +inf sanitised
+  // (the backend hands over only rows without them) or penalties applied.
+  absl::Span<const float> work = logits;
+  if (FindNonFiniteLogit(logits) || !row.seen.empty()) {
+    std::vector<float>& copy = ThreadScratch().logits;
+    copy.resize(logits.size());
+    std::transform(logits.begin(), logits.end(), copy.begin(), Sanitize);
+    work = copy;
+  }
 
   // Logprobs come from the raw logits, so they are taken before the penalties.
   SampleResult result;
@@ -203,15 +235,24 @@ SampleResult SampleRow(absl::Span<const float> logits, const RowSampling& row) {
     SelectBest(work, static_cast<size_t>(params.logprobs), best);
     for (const Candidate& c : best) result.top.push_back({c.id, LogProb(c.logit, log_sum_exp)});
   }
-
-  ApplyPenalties(absl::MakeSpan(work), params, row.seen);
+  if (!row.seen.empty()) ApplyPenalties(absl::MakeSpan(ThreadScratch().logits), params, row.seen);
   result.token = Choose(work, params, row.rng_state);
   result.logprob = LogProb(Sanitize(logits[result.token]), log_sum_exp);
   return result;
 }
 
 std::optional<NonFiniteLogit> FindNonFiniteLogit(absl::Span<const float> logits) {
-  for (size_t i = 0; i < logits.size(); ++i) {
+  // NaN and +inf are the values with every exponent bit set except -inf:
+  // eight lanes compared at once, the scalar search only where one hit.
+  const size_t n = logits.size(), whole = n / 8 * 8;
+  const __m256 inf = _mm256_set1_ps(kInf);
+  size_t i = 0;
+  for (; i < whole; i += 8) {
+    const __m256 v = _mm256_loadu_ps(&logits[i]);
+    const __m256 bad = _mm256_or_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q), _mm256_cmp_ps(v, inf, _CMP_EQ_OQ));
+    if (_mm256_movemask_ps(bad) != 0) break;
+  }
+  for (; i < n; ++i) {
     const float v = logits[i];
     if (std::isnan(v) || v == kInf) return NonFiniteLogit{static_cast<int32_t>(i), v};
   }

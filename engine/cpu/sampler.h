@@ -24,15 +24,16 @@ namespace switchyard::engine::cpu {
 //   5. min-p       - keeps tokens with p >= min_p * p_max; truncation keeps the
 //                    best token, so its threshold is the same wherever it runs;
 //   6. a draw from the renormalised survivors.
-// Cost per token: a greedy request without logprobs or penalties is one
-// argmax pass; otherwise O(V), or O(V log k) at worst with top-k (most tokens
+// Cost per token: a greedy request without penalties reads its row four
+// times, vectorised (the non-finite check, the max, the log-sum-exp of the
+// token's logprob, the argmax), ~0.1 ms for 152k tokens; otherwise O(V), or O(V log k) at worst with top-k (most tokens
 // cost one comparison with the heap's worst); top-p sorts only the tokens
 // that can be in the nucleus (p >= (1 - top_p) / V), never the whole
 // vocabulary.
 //
 // Determinism: with a seed, the RNG stream (rng.h) and every selection (a total
 // order: higher logit, then lower id) are the same on every platform, and the
-// probabilities are computed in double; only std::exp may differ between math
+// probabilities of a draw are computed in double; only std::exp may differ between math
 // libraries, by an ulp, which can change a draw only when the uniform number
 // falls within ~1e-16 of a token boundary.
 //

@@ -48,6 +48,7 @@ class CheckpointSource : public WeightSource {
     ASSIGN_OR_RETURN(TensorView t, ckpt_.Require(name, shape));
     used_.insert(name);
     ConvertInto(t.dtype, t.data, dst, offset, t.numel());
+    DropResidentPages(t);  // so that the model is resident once, in dst
     return absl::OkStatus();
   }
 

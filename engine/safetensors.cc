@@ -260,6 +260,19 @@ absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(const std
   return file;
 }
 
+void DropResidentPages(const TensorView& t) {
+  static const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  // From the page that holds the first byte: the mapping starts on a page, so
+  // this stays inside it, and the kernel rounds the length up to the page
+  // that holds the last byte. A page shared with a neighbouring tensor is
+  // dropped too, which only costs that tensor a page fault. Advice only: a
+  // failure leaves the pages resident, as they were.
+  const auto data = reinterpret_cast<uintptr_t>(t.data);
+  const uintptr_t begin = data & ~(page - 1);
+  if (t.nbytes == 0) return;
+  ::madvise(reinterpret_cast<void*>(begin), data + t.nbytes - begin, MADV_DONTNEED);
+}
+
 absl::Status SafetensorsFile::ParseHeader() {
   uint64_t header_bytes;
   std::memcpy(&header_bytes, base_, 8);

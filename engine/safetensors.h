@@ -75,6 +75,12 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
+// Takes the pages under `t` out of this process's resident set once they
+// have been copied: a loader that converts the file into its own buffers
+// would otherwise hold the model twice until the file is closed. The pages
+// stay in the page cache; reading `t` again faults them back in.
+void DropResidentPages(const TensorView& t);
+
 // Parses `text` as JSON, answering DATA_LOSS (message prefixed with `what`)
 // for invalid JSON, an object with a repeated key (nlohmann would silently keep
 // the last one, hiding e.g. a duplicated tensor) or nesting deeper than any

@@ -1,7 +1,10 @@
 #include "engine/safetensors.h"
 
+#include <unistd.h>
+
 #include <cctype>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <random>
 #include <string>
@@ -113,6 +116,37 @@ TEST_F(SafetensorsTest, MovedFileKeepsItsMapping) {
   float last;
   std::memcpy(&last, t->data + 20, 4);
   EXPECT_EQ(last, 5.5f);
+}
+
+// Resident pages of this process (file-backed mappings included), from /proc.
+int64_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * sysconf(_SC_PAGESIZE);
+}
+
+TEST_F(SafetensorsTest, DroppedPagesLeaveTheResidentSetAndReadTheSame) {
+  constexpr int64_t kFloats = int64_t{8} << 20;  // 32 MiB
+  std::vector<float> values(kFloats);
+  for (int64_t i = 0; i < kFloats; ++i) values[i] = static_cast<float>(i % 1000);
+  auto file = OpenBytes(SafetensorsBytes({{"big", "F32", {kFloats}, BytesOf(values)}}));
+  ASSERT_TRUE(file.ok()) << file.status();
+  const TensorView& t = *(*file)->Find("big");
+  const auto sum = [&] {
+    double total = 0;
+    for (int64_t i = 0; i < kFloats; i += 1024) {  // a float per 4 KiB page
+      float v;
+      std::memcpy(&v, t.data + i * 4, 4);
+      total += v;
+    }
+    return total;
+  };
+  const double before = sum();  // every page faulted in
+  const int64_t resident = ResidentBytes();
+  DropResidentPages(t);
+  EXPECT_GE(resident - ResidentBytes(), 30 << 20);
+  EXPECT_EQ(sum(), before);  // faulted in again from the file
 }
 
 TEST_F(SafetensorsTest, MissingFileIsNotFound) {

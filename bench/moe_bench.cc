@@ -9,9 +9,11 @@
 #include <numeric>
 #include <random>
 
+#include "bench/decode_bytes.h"
 #include "bench/memory_bandwidth.h"
 #include "engine/backend_registry.h"
 #include "engine/cpu/moe.h"
+#include "engine/cpu/sampler.h"
 #include "engine/model_loader.h"
 
 namespace switchyard::bench {
@@ -81,26 +83,6 @@ BENCHMARK(BM_OlmoeMoeLayer)
     ->MinTime(1.0)
     ->UseRealTime();
 
-// Weight bytes one decode step of one sequence reads: every dense matrix, the
-// experts the step routed to, one embedding row.
-double DecodeStepBytes(const engine::ModelWeights& w, const std::vector<int32_t>& expert_tokens) {
-  double bytes = w.final_norm.nbytes() + w.lm_head().nbytes() + w.embed.nbytes() / w.embed.dim(0);
-  const int E = w.config.num_experts;
-  for (size_t l = 0; l < w.layers.size(); ++l) {
-    const engine::LayerWeights& L = w.layers[l];
-    for (const HostTensor* t : {&L.input_norm, &L.post_attention_norm, &L.q_proj, &L.k_proj, &L.v_proj, &L.o_proj,
-                                &L.q_bias, &L.k_bias, &L.v_bias, &L.o_bias, &L.q_norm, &L.k_norm, &L.mlp.gate_up,
-                                &L.mlp.down, &L.moe.router, &L.moe.shared_expert.gate_up, &L.moe.shared_expert.down,
-                                &L.moe.shared_expert_gate}) {
-      bytes += t->nbytes();
-    }
-    if (!L.is_moe) continue;
-    const double per_expert = (L.moe.experts_gate_up.nbytes() + L.moe.experts_down.nbytes()) / double(E);
-    for (int e = 0; e < E; ++e) bytes += expert_tokens[l * E + e] > 0 ? per_expert : 0;
-  }
-  return bytes;
-}
-
 // A whole decode step (one sequence, 128 tokens of context) through the CPU backend.
 void BM_DecodeStep(benchmark::State& state, engine::ModelSource source) {
   auto weights = engine::LoadModel(source);
@@ -144,6 +126,23 @@ BENCHMARK_CAPTURE(BM_DecodeStep, dummy_olmoe_2layer_bf16,
     ->Unit(benchmark::kMillisecond)
     ->MinTime(1.0)
     ->UseRealTime();
+
+// One token sampled from a Qwen-sized vocabulary row: greedy, as most
+// requests are, and with top-k 40 and temperature.
+void BM_SampleRow(benchmark::State& state) {
+  constexpr int32_t kVocab = 151936;
+  std::vector<float> logits(kVocab);
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.f, 3.f);
+  for (float& l : logits) l = normal(rng);
+  engine::SamplingParams params;
+  params.temperature = state.range(0) == 0 ? 0.f : 0.8f;
+  params.top_k = static_cast<int32_t>(state.range(0));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(engine::cpu::SampleRow(logits, {&params, 12345, {}}));
+  }
+}
+BENCHMARK(BM_SampleRow)->ArgName("top_k")->Arg(0)->Arg(40)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace switchyard::bench

@@ -6,13 +6,14 @@
 #include <algorithm>
 #include <vector>
 
+#include "engine/cpu/bf16_kernels.h"
 #include "engine/cpu/parallel.h"
 
 namespace switchyard::engine::cpu {
 namespace {
 
-// Below this many rows the product is bound by reading W, so W is streamed
-// once through registers; above it, a blocked sgemm is faster.
+// F32 W: below this many rows the product is bound by reading W, so W is
+// streamed once through registers; above it, a blocked sgemm is faster.
 constexpr int64_t kSgemmMinRows = 16;
 // Below this depth sgemm's packing and call overhead outweigh its blocking.
 constexpr int64_t kSgemmMinDepth = 256;
@@ -24,7 +25,6 @@ inline float HorizontalSum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-// R rows of A against NW rows of W: R·NW independent FMA chains, W read once.
 // R rows of A against NW rows of F32 W: R·NW independent FMA chains, W read once.
 template <int R, int NW>
 void DotBlock(const float* a, int64_t lda, const float* w, int64_t k, float* c, int64_t ldc) {
@@ -49,63 +49,8 @@ void DotBlock(const float* a, int64_t lda, const float* w, int64_t k, float* c, 
   }
 }
 
-// BF16 weights are widened in registers. One 256-bit load holds 16 weights as
-// 8 pairs; shifting each 32-bit lane left by 16 gives the even-indexed
-// weights as floats and masking off its low half the odd-indexed ones: two
-// integer ops per 16 weights. A is pre-split to match (SplitEvenOdd): each
-// 16-float chunk of a row becomes its 8 even then its 8 odd elements; the
-// tail past the last whole chunk keeps its order.
-constexpr int64_t kBf16Chunk = 16;
-
-void SplitEvenOdd(const float* a, int64_t lda, int64_t m, int64_t k, float* out) {
-  const int64_t whole = k / kBf16Chunk * kBf16Chunk;
-  for (int64_t r = 0; r < m; ++r) {
-    const float* src = a + r * lda;
-    float* dst = out + r * k;
-    for (int64_t i = 0; i < whole; i += kBf16Chunk) {
-      for (int j = 0; j < 8; ++j) {
-        dst[i + j] = src[i + 2 * j];
-        dst[i + 8 + j] = src[i + 2 * j + 1];
-      }
-    }
-    std::copy(src + whole, src + k, dst + whole);
-  }
-}
-
-template <int R, int NW>
-void DotBlock(const float* a_split, int64_t lda, const uint16_t* w, int64_t k, float* c, int64_t ldc) {
-  const __m256i high_half = _mm256_set1_epi32(static_cast<int>(0xffff0000u));
-  __m256 acc[R][NW];
-  for (int r = 0; r < R; ++r)
-    for (int j = 0; j < NW; ++j) acc[r][j] = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + kBf16Chunk <= k; i += kBf16Chunk) {
-    __m256 even[NW], odd[NW];
-    for (int j = 0; j < NW; ++j) {
-      const __m256i pairs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + j * k + i));
-      even[j] = _mm256_castsi256_ps(_mm256_slli_epi32(pairs, 16));
-      odd[j] = _mm256_castsi256_ps(_mm256_and_si256(pairs, high_half));
-    }
-    for (int r = 0; r < R; ++r) {
-      const __m256 a_even = _mm256_loadu_ps(a_split + r * lda + i);
-      const __m256 a_odd = _mm256_loadu_ps(a_split + r * lda + i + 8);
-      for (int j = 0; j < NW; ++j) {
-        acc[r][j] = _mm256_fmadd_ps(a_even, even[j], acc[r][j]);
-        acc[r][j] = _mm256_fmadd_ps(a_odd, odd[j], acc[r][j]);
-      }
-    }
-  }
-  for (int r = 0; r < R; ++r) {
-    for (int j = 0; j < NW; ++j) {
-      float s = HorizontalSum(acc[r][j]);
-      for (int64_t t = i; t < k; ++t) s += a_split[r * lda + t] * BF16ToFloat(w[j * k + t]);
-      c[r * ldc + j] = s;
-    }
-  }
-}
-
-template <int R, typename T>
-void RowsTimesColumns(const float* a, int64_t lda, const T* w, int64_t k, int64_t n_begin, int64_t n_end, float* c,
+template <int R>
+void RowsTimesColumns(const float* a, int64_t lda, const float* w, int64_t k, int64_t n_begin, int64_t n_end, float* c,
                       int64_t ldc) {
   // A single row has no reuse of W across rows, so it takes several W rows at
   // a time to keep enough FMA chains and memory streams in flight.
@@ -115,8 +60,7 @@ void RowsTimesColumns(const float* a, int64_t lda, const T* w, int64_t k, int64_
   for (; n < n_end; ++n) DotBlock<R, 1>(a, lda, w + n * k, k, c + n, ldc);
 }
 
-template <typename T>
-void StreamW(const float* a, int64_t lda, int64_t m, const T* w, int64_t k, int64_t n_begin, int64_t n_end, float* c,
+void StreamW(const float* a, int64_t lda, int64_t m, const float* w, int64_t k, int64_t n_begin, int64_t n_end, float* c,
              int64_t ldc) {
   int64_t r = 0;
   for (; r + 4 <= m; r += 4) RowsTimesColumns<4>(a + r * lda, lda, w, k, n_begin, n_end, c + r * ldc, ldc);
@@ -144,42 +88,38 @@ WeightView WeightView::Slice(const HostTensor& stacked, int64_t e) {
   return WeightView{base + e * rows * cols * DTypeSize(stacked.dtype()), stacked.dtype(), rows, cols};
 }
 
-void MatMulColumns(const float* a, int64_t lda, int64_t m, const WeightView& w, int64_t n_begin, int64_t n_end,
-                   float* c, int64_t ldc) {
+PreparedRows PrepareRows(const float* a, int64_t lda, int64_t m, int64_t k, DType w_dtype,
+                         std::vector<float>& buffer) {
+  if (w_dtype != DType::kBF16) return {a, lda};
+  buffer.resize(m * k);
+  SplitEvenOdd(a, lda, m, k, ActiveBf16Kernel().chunk, buffer.data());
+  return {buffer.data(), k};
+}
+
+void MatMulColumns(PreparedRows a, int64_t m, const WeightView& w, int64_t n_begin, int64_t n_end, float* c,
+                   int64_t ldc) {
   if (m <= 0 || n_end <= n_begin) return;
   const int64_t k = w.cols;
+  if (w.dtype == DType::kBF16) {
+    ActiveBf16Kernel().run(a.data, a.stride, m, static_cast<const uint16_t*>(w.data), k, n_begin, n_end, c, ldc);
+    return;
+  }
+  const auto* wf = static_cast<const float*>(w.data);
   if (m < kSgemmMinRows || k < kSgemmMinDepth) {
-    if (w.dtype == DType::kBF16) {
-      thread_local std::vector<float> a_split;
-      a_split.resize(m * k);
-      SplitEvenOdd(a, lda, m, k, a_split.data());
-      StreamW(a_split.data(), k, m, static_cast<const uint16_t*>(w.data), k, n_begin, n_end, c, ldc);
-    } else {
-      StreamW(a, lda, m, static_cast<const float*>(w.data), k, n_begin, n_end, c, ldc);
-    }
-    return;
-  }
-  if (w.dtype == DType::kF32) {
-    Sgemm(a, lda, m, static_cast<const float*>(w.data) + n_begin * k, k, n_end - n_begin, c + n_begin, ldc);
-    return;
-  }
-  // BF16 and many rows: widen one tile of W at a time and reuse it m times.
-  thread_local std::vector<float> tile;
-  const auto* wb = static_cast<const uint16_t*>(w.data);
-  for (int64_t n0 = n_begin; n0 < n_end; n0 += kColumnTile) {
-    const int64_t n1 = std::min(n_end, n0 + kColumnTile);
-    tile.resize((n1 - n0) * k);
-    ConvertToFloat(DType::kBF16, wb + n0 * k, tile.data(), tile.size());
-    Sgemm(a, lda, m, tile.data(), k, n1 - n0, c + n0, ldc);
+    StreamW(a.data, a.stride, m, wf, k, n_begin, n_end, c, ldc);
+  } else {
+    Sgemm(a.data, a.stride, m, wf + n_begin * k, k, n_end - n_begin, c + n_begin, ldc);
   }
 }
 
 void MatMul(const float* a, int64_t m, const WeightView& w, float* c) {
+  thread_local std::vector<float> buffer;
+  const PreparedRows rows = PrepareRows(a, w.cols, m, w.cols, w.dtype, buffer);
   const int64_t tiles = (w.rows + kColumnTile - 1) / kColumnTile;
 #pragma omp parallel for schedule(static) if (tiles > 1 && m * w.rows * w.cols >= kMinParallelMacs)
   for (int64_t t = 0; t < tiles; ++t) {
     const int64_t n0 = t * kColumnTile;
-    MatMulColumns(a, w.cols, m, w, n0, std::min(w.rows, n0 + kColumnTile), c, w.rows);
+    MatMulColumns(rows, m, w, n0, std::min(w.rows, n0 + kColumnTile), c, w.rows);
   }
 }
 

@@ -30,12 +30,15 @@ std::vector<ExpertTile> TilesOf(const DispatchPlan& plan, int64_t columns) {
 void GroupedMatMul(const HostTensor& stacked, const DispatchPlan& plan, const float* in_perm, float* out_perm) {
   const int64_t rows_w = stacked.dim(1), cols_w = stacked.dim(2);
   const std::vector<ExpertTile> tiles = TilesOf(plan, rows_w);
-  const int64_t macs = static_cast<int64_t>(plan.num_tokens) * plan.top_k * rows_w * cols_w;
+  const int64_t rows = static_cast<int64_t>(plan.num_tokens) * plan.top_k;
+  const int64_t macs = rows * rows_w * cols_w;
+  thread_local std::vector<float> buffer;
+  const PreparedRows in = PrepareRows(in_perm, cols_w, rows, cols_w, stacked.dtype(), buffer);
 #pragma omp parallel for schedule(dynamic, 1) if (macs >= kMinParallelMacs)
   for (size_t i = 0; i < tiles.size(); ++i) {
     const ExpertTile& t = tiles[i];
     const int64_t r0 = plan.expert_offsets[t.expert];
-    MatMulColumns(in_perm + r0 * cols_w, cols_w, plan.expert_counts[t.expert], WeightView::Slice(stacked, t.expert),
+    MatMulColumns({in.row(r0), in.stride}, plan.expert_counts[t.expert], WeightView::Slice(stacked, t.expert),
                   t.n_begin, t.n_end, out_perm + r0 * rows_w, rows_w);
   }
 }

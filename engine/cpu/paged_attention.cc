@@ -1,13 +1,56 @@
 #include "engine/cpu/paged_attention.h"
 
+#include <immintrin.h>
+
 #include <cmath>
 #include <cstring>
 #include <vector>
 
 #include "engine/cpu/parallel.h"
+#include "engine/cpu/vec_exp.h"
 
 namespace switchyard::engine::cpu {
 namespace {
+
+// q·k in eight lanes with two chains (the scalar loop is one serial chain
+// the compiler may not reorder).
+inline float Dot(const float* a, const float* b, int32_t n) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int32_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+  const __m256 v = _mm256_add_ps(acc0, acc1);
+  __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_add_ss(h, _mm_movehdup_ps(h));
+  float s = _mm_cvtss_f32(h);
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+// scores[p] = exp(scores[p] - max); returns their sum.
+inline float ExpShifted(float* scores, int32_t n, float max) {
+  const __m256 shift = _mm256_set1_ps(max);
+  __m256 sum = _mm256_setzero_ps();
+  int32_t p = 0;
+  for (; p + 8 <= n; p += 8) {
+    const __m256 e = Exp8(_mm256_sub_ps(_mm256_loadu_ps(scores + p), shift));
+    _mm256_storeu_ps(scores + p, e);
+    sum = _mm256_add_ps(sum, e);
+  }
+  float lanes[8];
+  _mm256_storeu_ps(lanes, sum);
+  float total = 0.f;
+  for (float l : lanes) total += l;
+  for (; p < n; ++p) {
+    scores[p] = std::exp(scores[p] - max);
+    total += scores[p];
+  }
+  return total;
+}
 
 inline int64_t SlotOffset(const KvLayerView& c, const SequenceSlice& seq, int32_t pos) {
   const int64_t block = seq.block_table[pos / c.block_size];
@@ -58,17 +101,10 @@ void PagedAttention(const KvLayerView& cache, const Batch& batch, absl::Span<con
       scores.resize(len);
       float max_score = -INFINITY;
       for (int32_t p = 0; p < len; ++p) {
-        const float* kp = cache.k + SlotOffset(cache, seq, p) + kvh * d;
-        float s = 0.f;
-        for (int32_t i = 0; i < d; ++i) s += qh[i] * kp[i];
-        scores[p] = s * scale;
+        scores[p] = Dot(qh, cache.k + SlotOffset(cache, seq, p) + kvh * d, d) * scale;
         max_score = std::max(max_score, scores[p]);
       }
-      float denom = 0.f;
-      for (int32_t p = 0; p < len; ++p) {
-        scores[p] = std::exp(scores[p] - max_score);
-        denom += scores[p];
-      }
+      const float denom = ExpShifted(scores.data(), len, max_score);
       std::fill(acc.begin(), acc.end(), 0.f);
       for (int32_t p = 0; p < len; ++p) {
         const float* vp = cache.v + SlotOffset(cache, seq, p) + kvh * d;

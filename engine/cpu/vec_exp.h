@@ -10,9 +10,11 @@ namespace switchyard::engine::cpu {
 // e^x to within 2 ulp for x in [-87.3, 88.7] (Cephes' expf: x = n·ln2 + r with
 // |r| <= ln2/2, a degree-6 polynomial for e^r, the exponent bits for 2^n).
 // Below the range, including -inf, the result is e^-87.3 ≈ 1.2e-38, not 0:
-// callers add it to sums of at least 1, where it vanishes. NaN is not handled.
+// callers add it to sums of at least 1, where it vanishes. NaN gives NaN.
 inline __m256 Exp8(__m256 x) {
-  x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.7228f)), _mm256_set1_ps(-87.3365f));
+  // min/max return their second operand when either is NaN: x second, so
+  // that a NaN passes through (and comes out NaN) instead of being clamped.
+  x = _mm256_max_ps(_mm256_set1_ps(-87.3365f), _mm256_min_ps(_mm256_set1_ps(88.7228f), x));
   const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   // ln2 in two parts, so that n·ln2 is subtracted without losing r's bits.

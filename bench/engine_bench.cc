@@ -22,6 +22,7 @@
 #include "absl/strings/str_split.h"
 #include "bench/decode_bytes.h"
 #include "common/flag_spelling.h"
+#include "common/openmp_waiting.h"
 #include "bench/memory_bandwidth.h"
 #include "engine/backend_registry.h"
 #include "engine/model_loader.h"
@@ -179,6 +180,7 @@ int Main() {
 }  // namespace switchyard::bench
 
 int main(int argc, char** argv) {
+  switchyard::BoundOpenMpSpinning(argv);  // as the server does
   switchyard::AcceptDashedFlags(argc, argv);
   absl::ParseCommandLine(argc, argv);
   return switchyard::bench::Main();

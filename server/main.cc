@@ -22,6 +22,7 @@
 #include "engine/tokenizer/tokenize_lines.h"
 #include "server/batch_generate_command.h"
 #include "common/flag_spelling.h"
+#include "common/openmp_waiting.h"
 #include "server/generate_command.h"
 #include "server/serve_command.h"
 
@@ -208,6 +209,7 @@ switchyard::server::ServeConfig ServeConfigFromFlags(const switchyard::server::E
 }  // namespace
 
 int main(int argc, char** argv) {
+  switchyard::BoundOpenMpSpinning(argv);
   absl::SetProgramUsageMessage(kUsage);
   // --help lists the flags defined here (absl would look for a file named
   // after the binary).

@@ -26,6 +26,7 @@
 #include "bench/memory_bandwidth.h"
 #include "engine/backend_registry.h"
 #include "engine/model_loader.h"
+#include "server/engine_config.h"
 
 ABSL_FLAG(std::string, model, "", "Model directory (or a config.json with --dummy).");
 ABSL_FLAG(bool, dummy, false, "Random weights shaped by --model's config.json.");
@@ -34,6 +35,7 @@ ABSL_FLAG(int32_t, context, 128, "Tokens each decoding sequence holds before the
 ABSL_FLAG(int32_t, decode_steps, 32, "Timed decode steps per workload.");
 ABSL_FLAG(std::string, decode_seqs, "1,8,32", "Sequences decoded together, one workload each.");
 ABSL_FLAG(int32_t, kv_block_size, 16, "Tokens per KV-cache block.");
+ABSL_FLAG(std::string, kv_cache_dtype, "auto", "KV cache element type: auto (f32), f32 or bf16.");
 
 namespace switchyard::bench {
 namespace {
@@ -149,6 +151,9 @@ int Main() {
   if (!backend.ok()) Fail(backend.status().ToString());
   engine::KvCacheConfig kv;
   kv.block_size = block_size;
+  auto element = server::ParseKvCacheDType(absl::GetFlag(FLAGS_kv_cache_dtype));
+  if (!element.ok()) Fail(element.status().ToString());
+  kv.element = *element;
   // Every workload takes its blocks from 0 again.
   const auto blocks_for = [&](int32_t tokens) { return (tokens + block_size - 1) / block_size; };
   kv.num_blocks = std::max(blocks_for(prefill), max_seqs * blocks_for(context + steps));

@@ -19,6 +19,9 @@ absl::Status KvCacheConfig::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("kv device_memory_fraction must be in [0, 1], got ", device_memory_fraction));
   }
+  if (element && *element != DType::kF32 && *element != DType::kBF16) {
+    return absl::InvalidArgumentError(absl::StrCat("kv cache element type must be F32 or BF16, got ", std::string(DTypeName(*element))));
+  }
   if (num_blocks == 0 && memory_bytes <= 0 && device_memory_fraction == 0) {
     return absl::InvalidArgumentError("kv cache needs num_blocks, a positive memory_bytes or a device_memory_fraction");
   }

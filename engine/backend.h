@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,10 @@ struct KvCacheConfig {
   // the device memory left after the weights and the workspace, instead of
   // memory_bytes. The CPU backend ignores it.
   double device_memory_fraction = 0;
+  // The element type of K and V: F32 or BF16, or unset for the backend's own
+  // (CPU: F32, exact as the reference; CUDA: BF16, the only one it keeps).
+  // BF16 halves the cache's memory and the bytes attention reads per token.
+  std::optional<DType> element = std::nullopt;
 
   absl::Status Validate() const;
   // Bytes one block takes for `config`: K and V, every layer, `element`s

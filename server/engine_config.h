@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,10 @@ struct EngineConfig {
     return {scheduler.max_num_batched_tokens, scheduler.max_num_seqs};
   }
 };
+
+// --kv-cache-dtype: "auto" (unset: the backend's own), "f32" or "bf16";
+// INVALID_ARGUMENT naming the value otherwise.
+absl::StatusOr<std::optional<engine::DType>> ParseKvCacheDType(std::string_view name);
 
 // Makes the backend of a name, sized for a step capacity: engine::CreateBackend,
 // or a test's wrapper around it.

@@ -18,7 +18,8 @@ using cpu::WeightView;
 absl::Status CpuBackend::Load(std::unique_ptr<ModelWeights> weights, const KvCacheConfig& kv) {
   RETURN_IF_ERROR(kv.Validate());
   const ModelConfig& c = weights->config;
-  const int64_t block_bytes = KvCacheConfig::BlockBytes(c, kv.block_size, DType::kF32);
+  const DType element = kv.element.value_or(DType::kF32);
+  const int64_t block_bytes = KvCacheConfig::BlockBytes(c, kv.block_size, element);
   int64_t blocks = kv.num_blocks > 0 ? kv.num_blocks : kv.memory_bytes / block_bytes;
   if (blocks < 1) {
     return absl::ResourceExhaustedError(absl::StrCat("KV cache budget of ", kv.memory_bytes,
@@ -31,8 +32,8 @@ absl::Status CpuBackend::Load(std::unique_ptr<ModelWeights> weights, const KvCac
   k_cache_.clear();
   v_cache_.clear();
   for (int l = 0; l < c.num_layers; ++l) {
-    k_cache_.emplace_back(DType::kF32, std::vector<int64_t>{blocks, block_size_, c.num_kv_heads, c.head_dim});
-    v_cache_.emplace_back(DType::kF32, std::vector<int64_t>{blocks, block_size_, c.num_kv_heads, c.head_dim});
+    k_cache_.emplace_back(element, std::vector<int64_t>{blocks, block_size_, c.num_kv_heads, c.head_dim});
+    v_cache_.emplace_back(element, std::vector<int64_t>{blocks, block_size_, c.num_kv_heads, c.head_dim});
   }
   weights_ = std::move(weights);
   return absl::OkStatus();
@@ -84,8 +85,8 @@ void CpuBackend::Attention(int layer, const Batch& batch, absl::Span<const cpu::
   cpu::ApplyRope(q_.data(), positions.data(), T, c.num_heads, c.head_dim, c.rope_theta);
   cpu::ApplyRope(k_.data(), positions.data(), T, c.num_kv_heads, c.head_dim, c.rope_theta);
 
-  const cpu::KvLayerView cache{k_cache_[layer].f32(), v_cache_[layer].f32(), block_size_, c.num_kv_heads,
-                               c.head_dim};
+  const cpu::KvLayerView cache{k_cache_[layer].data(), v_cache_[layer].data(), k_cache_[layer].dtype(), block_size_,
+                               c.num_kv_heads, c.head_dim};
   cpu::WriteKv(cache, batch, places, k_.data(), v_.data());
   cpu::PagedAttention(cache, batch, places, q_.data(), c.num_heads, 1.0f / std::sqrt(static_cast<float>(c.head_dim)),
                       attn_.data());

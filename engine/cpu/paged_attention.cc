@@ -12,23 +12,47 @@
 namespace switchyard::engine::cpu {
 namespace {
 
+// Eight cache elements as floats: F32 as they are, BF16 widened exactly.
+inline __m256 Load8(const float* p) { return _mm256_loadu_ps(p); }
+inline __m256 Load8(const uint16_t* p) {
+  const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
+inline float Widen(float v) { return v; }
+inline float Widen(uint16_t v) { return BF16ToFloat(v); }
+
 // q·k in eight lanes with two chains (the scalar loop is one serial chain
 // the compiler may not reorder).
-inline float Dot(const float* a, const float* b, int32_t n) {
+template <typename T>
+float Dot(const float* a, const T* b, int32_t n) {
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   int32_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), Load8(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), Load8(b + i + 8), acc1);
   }
-  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), Load8(b + i), acc0);
   const __m256 v = _mm256_add_ps(acc0, acc1);
   __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   h = _mm_add_ps(h, _mm_movehl_ps(h, h));
   h = _mm_add_ss(h, _mm_movehdup_ps(h));
   float s = _mm_cvtss_f32(h);
-  for (; i < n; ++i) s += a[i] * b[i];
+  for (; i < n; ++i) s += a[i] * Widen(b[i]);
   return s;
+}
+
+// acc[i] += w · v[i].
+template <typename T>
+void AddScaled(float* acc, float w, const T* v, int32_t n) {
+  const __m256 wv = _mm256_set1_ps(w);
+  int32_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(acc + i, _mm256_fmadd_ps(wv, Load8(v + i), _mm256_loadu_ps(acc + i)));
+  for (; i < n; ++i) acc[i] += w * Widen(v[i]);
+}
+
+void Store(const float* src, int64_t n, float* dst) { std::memcpy(dst, src, n * sizeof(float)); }
+void Store(const float* src, int64_t n, uint16_t* dst) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = FloatToBF16(src[i]);
 }
 
 // scores[p] = exp(scores[p] - max); returns their sum.
@@ -69,18 +93,24 @@ std::vector<TokenPlace> PlaceTokens(const Batch& batch) {
   return places;
 }
 
-void WriteKv(const KvLayerView& cache, const Batch& batch, absl::Span<const TokenPlace> places, const float* k,
-             const float* v) {
+namespace {
+
+template <typename T>
+void WriteKvAs(const KvLayerView& cache, const Batch& batch, absl::Span<const TokenPlace> places, const float* k,
+               const float* v) {
   const int64_t row = int64_t{cache.num_kv_heads} * cache.head_dim;
   for (size_t t = 0; t < places.size(); ++t) {
     const int64_t off = SlotOffset(cache, batch.sequences[places[t].seq], places[t].pos);
-    std::memcpy(cache.k + off, k + t * row, row * sizeof(float));
-    std::memcpy(cache.v + off, v + t * row, row * sizeof(float));
+    Store(k + t * row, row, static_cast<T*>(cache.k) + off);
+    Store(v + t * row, row, static_cast<T*>(cache.v) + off);
   }
 }
 
-void PagedAttention(const KvLayerView& cache, const Batch& batch, absl::Span<const TokenPlace> places, const float* q,
-                    int32_t num_heads, float scale, float* out) {
+template <typename T>
+void Attend(const KvLayerView& cache, const Batch& batch, absl::Span<const TokenPlace> places, const float* q,
+            int32_t num_heads, float scale, float* out) {
+  const T* k_cache = static_cast<const T*>(cache.k);
+  const T* v_cache = static_cast<const T*>(cache.v);
   const int32_t d = cache.head_dim;
   const int32_t group = num_heads / cache.num_kv_heads;
   const int64_t work = static_cast<int64_t>(places.size()) * num_heads;
@@ -101,20 +131,32 @@ void PagedAttention(const KvLayerView& cache, const Batch& batch, absl::Span<con
       scores.resize(len);
       float max_score = -INFINITY;
       for (int32_t p = 0; p < len; ++p) {
-        scores[p] = Dot(qh, cache.k + SlotOffset(cache, seq, p) + kvh * d, d) * scale;
+        scores[p] = Dot(qh, k_cache + SlotOffset(cache, seq, p) + kvh * d, d) * scale;
         max_score = std::max(max_score, scores[p]);
       }
       const float denom = ExpShifted(scores.data(), len, max_score);
       std::fill(acc.begin(), acc.end(), 0.f);
       for (int32_t p = 0; p < len; ++p) {
-        const float* vp = cache.v + SlotOffset(cache, seq, p) + kvh * d;
-        const float w = scores[p];
-        for (int32_t i = 0; i < d; ++i) acc[i] += w * vp[i];
+        AddScaled(acc.data(), scores[p], v_cache + SlotOffset(cache, seq, p) + kvh * d, d);
       }
       float* o = out + (t * num_heads + h) * d;
       for (int32_t i = 0; i < d; ++i) o[i] = acc[i] / denom;
     }
   }
+}
+
+}  // namespace
+
+void WriteKv(const KvLayerView& cache, const Batch& batch, absl::Span<const TokenPlace> places, const float* k,
+             const float* v) {
+  if (cache.element == DType::kBF16) return WriteKvAs<uint16_t>(cache, batch, places, k, v);
+  WriteKvAs<float>(cache, batch, places, k, v);
+}
+
+void PagedAttention(const KvLayerView& cache, const Batch& batch, absl::Span<const TokenPlace> places, const float* q,
+                    int32_t num_heads, float scale, float* out) {
+  if (cache.element == DType::kBF16) return Attend<uint16_t>(cache, batch, places, q, num_heads, scale, out);
+  Attend<float>(cache, batch, places, q, num_heads, scale, out);
 }
 
 }  // namespace switchyard::engine::cpu

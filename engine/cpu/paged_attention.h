@@ -8,13 +8,17 @@
 #include "absl/types/span.h"
 
 #include "engine/batch.h"
+#include "engine/dtype.h"
 
 namespace switchyard::engine::cpu {
 
-// One layer's cache: K and V each [num_blocks, block_size, num_kv_heads, head_dim].
+// One layer's cache: K and V each [num_blocks, block_size, num_kv_heads,
+// head_dim] of `element` (F32, or BF16: stored rounded to nearest even,
+// widened to f32 for the arithmetic).
 struct KvLayerView {
-  float* k = nullptr;
-  float* v = nullptr;
+  void* k = nullptr;
+  void* v = nullptr;
+  DType element = DType::kF32;
   int32_t block_size = 0;
   int32_t num_kv_heads = 0;
   int32_t head_dim = 0;

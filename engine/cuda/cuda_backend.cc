@@ -96,6 +96,10 @@ absl::Status CudaBackend::Load(std::unique_ptr<ModelWeights> weights, const KvCa
   RETURN_IF_ERROR(kv.Validate());
   const ModelConfig& c = weights->config;
   RETURN_IF_ERROR(CheckModel(c));
+  if (kv.element && *kv.element != DType::kBF16) {
+    return absl::InvalidArgumentError(absl::StrCat("the cuda backend keeps its KV cache in BF16, not ",
+                                                   std::string(DTypeName(*kv.element))));
+  }
   DropGraphs();
 
   const WeightLayout weight_layout = PlanWeightLayout(*weights);

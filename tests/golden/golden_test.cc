@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <numeric>
+#include <optional>
 
 #include "engine/backend.h"
 #include "engine/backend_registry.h"
@@ -21,6 +22,11 @@ namespace {
 // fp32 checkpoints and the bf16 one alike: the reference ran in float32 on
 // the stored (for bf16: rounded) weights, as the CPU backend does.
 constexpr double kMaxRelativeError = 1e-4;
+// With a BF16 KV cache (--kv-cache-dtype=bf16) K and V are rounded to 8
+// mantissa bits before attention reads them: the bound the CUDA backend's
+// BF16 cache is held to (tests/engine/cuda). Measured 1.4e-3 to 9.3e-3, the
+// most on qwen2_moe, whose perturbed norms amplify the rounding.
+constexpr double kMaxRelativeErrorBf16Kv = 1e-2;
 constexpr int32_t kBlockSize = 16;
 
 std::string FixtureDir(const std::string& name) {
@@ -38,7 +44,7 @@ struct Fixture {
   std::unique_ptr<Backend> backend;
 };
 
-Fixture LoadFixture(const std::string& name) {
+Fixture LoadFixture(const std::string& name, std::optional<DType> kv_element = std::nullopt) {
   Fixture f;
   std::ifstream in(FixtureDir(name) + "/golden.json");
   nlohmann::json j = nlohmann::json::parse(in);
@@ -56,6 +62,7 @@ Fixture LoadFixture(const std::string& name) {
   KvCacheConfig kv;
   kv.block_size = kBlockSize;
   kv.num_blocks = 64;
+  kv.element = kv_element;
   EXPECT_TRUE(f.backend->Load(std::move(*weights), kv).ok());
   return f;
 }
@@ -71,7 +78,8 @@ std::vector<float> Reference(const Fixture& f, const std::string& tensor) {
 
 // ‖out − ref‖ / ‖ref‖ over rows [0, rows) of width `vocab`; prints the worst
 // row and its first mismatches when over the bound.
-void ExpectClose(const float* out, const float* ref, int64_t rows, int64_t vocab, const std::string& what) {
+void ExpectClose(const float* out, const float* ref, int64_t rows, int64_t vocab, const std::string& what,
+                 double max_relative_error = kMaxRelativeError) {
   double diff = 0, norm = 0, worst = 0;
   int64_t worst_row = 0;
   for (int64_t r = 0; r < rows; ++r) {
@@ -88,16 +96,16 @@ void ExpectClose(const float* out, const float* ref, int64_t rows, int64_t vocab
   const double rel = std::sqrt(diff / norm);
   ::testing::Test::RecordProperty(what, std::to_string(rel));
   std::printf("  %-32s relative error %.3g (worst row %lld: %.3g)\n", what.c_str(), rel, (long long)worst_row, worst);
-  if (rel <= kMaxRelativeError) return;
+  if (rel <= max_relative_error) return;
   int shown = 0;
   for (int64_t i = 0; i < vocab && shown < 5; ++i) {
     const float o = out[worst_row * vocab + i], r = ref[worst_row * vocab + i];
-    if (std::abs(o - r) > 1e-5 + kMaxRelativeError * std::abs(r)) {
+    if (std::abs(o - r) > 1e-5 + max_relative_error * std::abs(r)) {
       ADD_FAILURE() << what << " row " << worst_row << " token " << i << ": got " << o << ", want " << r;
       ++shown;
     }
   }
-  ADD_FAILURE() << what << ": relative error " << rel << " > " << kMaxRelativeError;
+  ADD_FAILURE() << what << ": relative error " << rel << " > " << max_relative_error;
 }
 
 std::vector<int32_t> Blocks(int32_t first, int32_t count) {
@@ -126,6 +134,20 @@ TEST_P(GoldenTest, PromptLogitsAtEveryPosition) {
     ASSERT_TRUE(out.ok()) << out.status();
     const std::string name = "prompt_" + std::to_string(p) + ".logits";
     ExpectClose(out->logits.data(), Reference(f_, name).data(), ids.size(), vocab_, GetParam() + " " + name);
+  }
+}
+
+TEST_P(GoldenTest, PromptLogitsWithBf16KvCache) {
+  Fixture bf16 = LoadFixture(GetParam(), DType::kBF16);
+  for (size_t p = 0; p < bf16.prompts.size(); ++p) {
+    const auto& ids = bf16.prompts[p].ids;
+    const std::vector<int32_t> blocks = Blocks(0, 8);
+    Batch batch{ids, {{static_cast<int32_t>(ids.size()), 0, blocks, LogitsMode::kAll}}};
+    auto out = bf16.backend->Forward(batch);
+    ASSERT_TRUE(out.ok()) << out.status();
+    const std::string name = "prompt_" + std::to_string(p) + ".logits";
+    ExpectClose(out->logits.data(), Reference(f_, name).data(), ids.size(), vocab_,
+                GetParam() + " " + name + " (bf16 kv)", kMaxRelativeErrorBf16Kv);
   }
 }
 

@@ -37,6 +37,28 @@ TEST(EngineConfigTest, EachSettingIsValidatedOnceHere) {
   EXPECT_THAT(c.Validate().message(), HasSubstr("max_num_seqs (97) exceeds max_num_batched_tokens (96)"));
 }
 
+TEST(EngineConfigTest, KvCacheDTypeNames) {
+  EXPECT_EQ(*ParseKvCacheDType("auto"), std::nullopt);
+  EXPECT_EQ(*ParseKvCacheDType("f32"), engine::DType::kF32);
+  EXPECT_EQ(*ParseKvCacheDType("bf16"), engine::DType::kBF16);
+  EXPECT_THAT(ParseKvCacheDType("fp8").status().message(), HasSubstr("auto, f32 or bf16, got 'fp8'"));
+  EngineConfig c = Mixtral();
+  c.kv_cache.element = engine::DType::kF16;
+  EXPECT_THAT(c.Validate().message(), HasSubstr("F32 or BF16, got F16"));
+}
+
+// A BF16 cache takes half the bytes per block and serves a generation.
+TEST(EngineConfigTest, ABf16KvCacheHalvesTheBlockBytes) {
+  EngineConfig c = Mixtral();
+  auto f32 = LoadBackend(c);
+  ASSERT_TRUE(f32.ok()) << f32.status();
+  c.kv_cache.element = engine::DType::kBF16;
+  auto bf16 = LoadBackend(c);
+  ASSERT_TRUE(bf16.ok()) << bf16.status();
+  EXPECT_EQ((*bf16)->kv_block_bytes() * 2, (*f32)->kv_block_bytes());
+  EXPECT_EQ((*bf16)->memory().kv_cache_bytes * 2, (*f32)->memory().kv_cache_bytes);
+}
+
 TEST(EngineConfigTest, TheBackendIsAskedForTheSchedulersBudget) {
   engine::StepCapacity asked;
   std::string name;

@@ -9,7 +9,8 @@
 namespace switchyard::engine::cpu {
 namespace {
 
-constexpr int32_t kBlock = 4, kBlocks = 32, kHeads = 4, kKvHeads = 2, kDim = 8;
+// A head size that leaves a tail past the eight-lane loops.
+constexpr int32_t kBlock = 4, kBlocks = 32, kHeads = 4, kKvHeads = 2, kDim = 20;
 
 // Plain causal GQA attention over one contiguous sequence.
 std::vector<float> Reference(const std::vector<float>& q, const std::vector<float>& k, const std::vector<float>& v,
@@ -39,12 +40,18 @@ std::vector<float> Reference(const std::vector<float>& q, const std::vector<floa
 }
 
 // Two sequences with scattered blocks, run as a prefill chunk, a second chunk
-// and decode steps mixed in one flat batch, against contiguous attention.
-TEST(PagedAttentionTest, ChunkedMixedBatchMatchesContiguous) {
+// and decode steps mixed in one flat batch, against contiguous attention. A
+// BF16 cache is compared with the reference on the same rounded K and V, so
+// the bound is the same.
+class PagedAttentionTest : public ::testing::TestWithParam<DType> {};
+
+TEST_P(PagedAttentionTest, ChunkedMixedBatchMatchesContiguous) {
+  const DType element = GetParam();
   std::mt19937 rng(1);
   std::normal_distribution<float> normal;
-  std::vector<float> kc(kBlocks * kBlock * kKvHeads * kDim), vc(kc.size());
-  const KvLayerView cache{kc.data(), vc.data(), kBlock, kKvHeads, kDim};
+  const size_t cache_elements = kBlocks * kBlock * kKvHeads * kDim;
+  std::vector<float> kc(cache_elements), vc(cache_elements);  // F32 storage holds BF16 too
+  const KvLayerView cache{kc.data(), vc.data(), element, kBlock, kKvHeads, kDim};
 
   const int32_t lens[2] = {23, 9};
   std::vector<int32_t> free_blocks(kBlocks);
@@ -61,6 +68,9 @@ TEST(PagedAttentionTest, ChunkedMixedBatchMatchesContiguous) {
       const int heads = vec == &q[s] ? kHeads : kKvHeads;
       vec->resize(lens[s] * heads * kDim);
       for (float& x : *vec) x = normal(rng);
+      if (vec != &q[s] && element == DType::kBF16) {
+        for (float& x : *vec) x = BF16ToFloat(FloatToBF16(x));  // what the cache will hold
+      }
     }
   }
 
@@ -94,6 +104,9 @@ TEST(PagedAttentionTest, ChunkedMixedBatchMatchesContiguous) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Elements, PagedAttentionTest, ::testing::Values(DType::kF32, DType::kBF16),
+                         [](const auto& info) { return std::string(DTypeName(info.param)); });
 
 }  // namespace
 }  // namespace switchyard::engine::cpu

@@ -257,8 +257,8 @@ void CheckAttention(const AttentionCase& c, std::mt19937& rng) {
   const std::vector<cpu::TokenPlace> places = cpu::PlaceTokens(batch);
   std::vector<float> want(int64_t{T} * qs);
   const float scale = 1.0f / std::sqrt(float(c.head_dim));
-  cpu::PagedAttention({k_cache.data(), v_cache.data(), c.block_size, c.kv_heads, c.head_dim}, batch, places, q.data(),
-                      c.heads, scale, want.data());
+  cpu::PagedAttention({k_cache.data(), v_cache.data(), DType::kF32, c.block_size, c.kv_heads, c.head_dim}, batch, places,
+                      q.data(), c.heads, scale, want.data());
 
   const StepInputs in = PackStep(batch, c.block_size, max_blocks, 0);
   DeviceBuffer d_q = ToDevice(q), d_k = ToDevice(ToBf16(k_cache)), d_v = ToDevice(ToBf16(v_cache));

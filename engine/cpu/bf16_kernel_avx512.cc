@@ -16,6 +16,10 @@ namespace switchyard::engine::cpu {
 namespace {
 
 constexpr int64_t kChunk = 32;  // BF16 weights per 512-bit load
+// Each W row is prefetched this far ahead of its loads: with eight rows
+// streamed at once, the hardware prefetchers alone left single-sequence
+// decode ~25% slower (bench/RESULTS.md).
+constexpr int64_t kPrefetchBytes = 512;
 
 float Bf16ToFloat(uint16_t v) {
   const uint32_t bits = static_cast<uint32_t>(v) << 16;
@@ -36,6 +40,7 @@ void DotBlock(const float* a_split, int64_t lda, const uint16_t* w, int64_t k, f
   for (; i + kChunk <= k; i += kChunk) {
     __m512 even[NW], odd[NW];
     for (int j = 0; j < NW; ++j) {
+      _mm_prefetch(reinterpret_cast<const char*>(w + j * k + i) + kPrefetchBytes, _MM_HINT_T0);
       const __m512i pairs = _mm512_loadu_si512(w + j * k + i);
       even[j] = _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16));
       odd[j] = _mm512_castsi512_ps(_mm512_and_si512(pairs, high_half));

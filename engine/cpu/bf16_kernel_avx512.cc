@@ -66,9 +66,9 @@ void DotBlock(const float* a_split, int64_t lda, const uint16_t* w, int64_t k, f
 template <int R>
 void RowsTimesColumns(const float* a, int64_t lda, const uint16_t* w, int64_t k, int64_t n_begin, int64_t n_end,
                       float* c, int64_t ldc) {
-  // Few rows reuse little, so they take more W rows at a time to keep enough
-  // FMA chains and memory streams in flight; 32 registers bound R·NW.
-  constexpr int NW = R == 1 ? 8 : R <= 4 ? 4 : 2;
+  // A single row reuses nothing, so it takes more W rows at a time to keep
+  // enough FMA chains and memory streams in flight; 32 registers bound R·NW.
+  constexpr int NW = R == 1 ? 8 : 4;
   int64_t n = n_begin;
   for (; n + NW <= n_end; n += NW) DotBlock<R, NW>(a, lda, w + n * k, k, c + n, ldc);
   for (; n < n_end; ++n) DotBlock<R, 1>(a, lda, w + n * k, k, c + n, ldc);
@@ -77,16 +77,16 @@ void RowsTimesColumns(const float* a, int64_t lda, const uint16_t* w, int64_t k,
 void Run(const float* a_split, int64_t lda, int64_t m, const uint16_t* w, int64_t k, int64_t n_begin, int64_t n_end,
          float* c, int64_t ldc) {
   int64_t r = 0;
-  for (; r + 8 <= m; r += 8) RowsTimesColumns<8>(a_split + r * lda, lda, w, k, n_begin, n_end, c + r * ldc, ldc);
-  if (r + 4 <= m) {
-    RowsTimesColumns<4>(a_split + r * lda, lda, w, k, n_begin, n_end, c + r * ldc, ldc);
-    r += 4;
+  // Four rows by four W rows: the block's A (4 x k floats) and W (4 x k
+  // BF16) stay in L1 while it runs. Eight rows by two, fewer loads per FMA
+  // on paper, spilled out of L1 and prefilled 35% slower (bench/RESULTS.md).
+  for (; r + 4 <= m; r += 4) RowsTimesColumns<4>(a_split + r * lda, lda, w, k, n_begin, n_end, c + r * ldc, ldc);
+  switch (m - r) {
+    case 3: RowsTimesColumns<3>(a_split + r * lda, lda, w, k, n_begin, n_end, c + r * ldc, ldc); break;
+    case 2: RowsTimesColumns<2>(a_split + r * lda, lda, w, k, n_begin, n_end, c + r * ldc, ldc); break;
+    case 1: RowsTimesColumns<1>(a_split + r * lda, lda, w, k, n_begin, n_end, c + r * ldc, ldc); break;
+    default: break;
   }
-  if (r + 2 <= m) {
-    RowsTimesColumns<2>(a_split + r * lda, lda, w, k, n_begin, n_end, c + r * ldc, ldc);
-    r += 2;
-  }
-  if (r < m) RowsTimesColumns<1>(a_split + r * lda, lda, w, k, n_begin, n_end, c + r * ldc, ldc);
 }
 
 }  // namespace

@@ -141,6 +141,9 @@ int Main() {
   const int32_t steps = absl::GetFlag(FLAGS_decode_steps), block_size = absl::GetFlag(FLAGS_kv_block_size);
   const int32_t max_seqs = *std::max_element(seq_counts.begin(), seq_counts.end());
 
+  // Measured before the model is loaded: its 1 GiB buffer is freed by then,
+  // so the process's peak RSS is the model's, not the two together.
+  const double bandwidth = MeasureReadBandwidth();
   auto weights = engine::LoadModel({absl::GetFlag(FLAGS_model),
                                     absl::GetFlag(FLAGS_dummy) ? engine::LoadFormat::kDummy
                                                                : engine::LoadFormat::kSafetensors});
@@ -172,9 +175,6 @@ int Main() {
     lines.push_back("{\"engine\":\"switchyard\",\"workload\":\"prefill\",\"tokens\":" + std::to_string(prefill) +
                     ",\"tok_s\":" + std::to_string(bench.Prefill(prefill)) + "}");
   }
-  // Measured after the workloads, so that its 1 GiB buffer is not resident
-  // beside the model while they run.
-  const double bandwidth = MeasureReadBandwidth();
   std::printf("{\"engine\":\"switchyard\",\"read_bandwidth_gbs\":%.3f,\"decode_bytes_per_token\":{%s}}\n",
               bandwidth / 1e9, bytes_json.c_str());
   for (const std::string& line : lines) std::printf("%s\n", line.c_str());

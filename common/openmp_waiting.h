@@ -5,9 +5,9 @@
 // beside another busy process it burns the time slice that the thread it
 // waits for needs, and a decode step gets several times slower.
 // OMP_WAIT_POLICY=passive never spins and is slower alone. A bounded spin of
-// 10,000 rounds (GOMP_SPINCOUNT) measured as fast as the default alone and as
-// robust as passive beside a busy process (bench/RESULTS.md, "Threads on
-// shared cores").
+// 1,000 rounds (GOMP_SPINCOUNT) measured as fast as the default alone and
+// nearly as robust as passive beside a busy process; 10,000 kept less of
+// passive's robustness (bench/RESULTS.md, "Threads on shared cores").
 //
 // libgomp reads these variables once, when it loads, before main runs; so a
 // program that starts without either set runs itself again with
@@ -20,7 +20,7 @@
 
 namespace switchyard {
 
-inline constexpr const char kBoundedSpinCount[] = "10000";
+inline constexpr const char kBoundedSpinCount[] = "1000";
 
 // Call first thing in main. Returns only when no restart is needed or the
 // restart failed (then the default policy stays; nothing else changes).

@@ -9,6 +9,9 @@
 // line per workload.
 //
 //   OMP_NUM_THREADS=2 build/bench/engine_bench --model DIR [--decode-seqs 1,8,32]
+//   build/bench/engine_bench --model bench/configs/qwen3_moe_peer.json --dummy
+// (the second: random weights of the peer benchmark's shapes, without its
+// setup; for profiling, not for the table).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>

@@ -34,7 +34,8 @@ struct KvCacheConfig {
 
   absl::Status Validate() const;
   // Bytes one block takes for `config`: K and V, every layer, `element`s
-  // (float32 on the CPU, bfloat16 on CUDA). The one place this is computed.
+  // (KvCacheConfig::element, or the backend's own). The one place this is
+  // computed.
   static int64_t BlockBytes(const ModelConfig& config, int32_t block_size, DType element);
 };
 

@@ -2,6 +2,7 @@
 #include <immintrin.h>
 
 #include "engine/cpu/bf16_kernels.h"
+#include "engine/cpu/simd.h"
 #include "engine/dtype.h"
 
 namespace switchyard::engine::cpu {
@@ -11,13 +12,6 @@ constexpr int64_t kChunk = 16;  // BF16 weights per 256-bit load
 // Each W row is prefetched this far ahead of its loads (see the AVX-512
 // kernel).
 constexpr int64_t kPrefetchBytes = 512;
-
-inline float HorizontalSum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 // R rows of A against NW rows of W: R·NW independent FMA chains, each widened
 // weight vector used R times.

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/cpu/bf16_kernels.h"
+#include "engine/cpu/simd.h"
 #include "engine/cpu/parallel.h"
 
 namespace switchyard::engine::cpu {
@@ -17,13 +18,6 @@ namespace {
 constexpr int64_t kSgemmMinRows = 16;
 // Below this depth sgemm's packing and call overhead outweigh its blocking.
 constexpr int64_t kSgemmMinDepth = 256;
-
-inline float HorizontalSum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 // R rows of A against NW rows of F32 W: R·NW independent FMA chains, W read once.
 template <int R, int NW>

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "engine/cpu/parallel.h"
-#include "engine/cpu/vec_exp.h"
+#include "engine/cpu/simd.h"
 
 namespace switchyard::engine::cpu {
 namespace {
@@ -32,11 +32,7 @@ float Dot(const float* a, const T* b, int32_t n) {
     acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), Load8(b + i + 8), acc1);
   }
   for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), Load8(b + i), acc0);
-  const __m256 v = _mm256_add_ps(acc0, acc1);
-  __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-  h = _mm_add_ss(h, _mm_movehdup_ps(h));
-  float s = _mm_cvtss_f32(h);
+  float s = HorizontalSum(_mm256_add_ps(acc0, acc1));
   for (; i < n; ++i) s += a[i] * Widen(b[i]);
   return s;
 }

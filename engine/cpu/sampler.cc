@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "common/check.h"
-#include "engine/cpu/vec_exp.h"
+#include "engine/cpu/simd.h"
 #include "engine/rng.h"
 
 namespace switchyard::engine::cpu {

@@ -1,11 +1,21 @@
-// exp over eight floats at once (AVX2 + FMA), for the passes that exponentiate
-// a whole vocabulary or attention row: std::exp costs ~5 ns a call, a
-// 152k-token row ~0.75 ms, this ~0.05 ms.
+// Eight-lane (AVX2 + FMA) helpers the CPU backend's x86-64-v3 code shares.
 #pragma once
 
 #include <immintrin.h>
 
 namespace switchyard::engine::cpu {
+
+// The sum of the eight lanes.
+inline float HorizontalSum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// exp over eight floats at once, for the passes that exponentiate a whole
+// vocabulary or attention row: std::exp costs ~5 ns a call, a 152k-token row
+// ~0.75 ms, this ~0.05 ms.
 
 // e^x to within 2 ulp for x in [-87.3, 88.7] (Cephes' expf: x = n·ln2 + r with
 // |r| <= ln2/2, a degree-6 polynomial for e^r, the exponent bits for 2^n).

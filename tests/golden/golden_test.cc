@@ -125,30 +125,29 @@ class GoldenTest : public ::testing::TestWithParam<std::string> {
   int64_t vocab_ = 0;
 };
 
-TEST_P(GoldenTest, PromptLogitsAtEveryPosition) {
-  for (size_t p = 0; p < f_.prompts.size(); ++p) {
-    const auto& ids = f_.prompts[p].ids;
+// Every prompt's logits at every position from `backend`, against the
+// reference within `max_relative_error`.
+void ExpectPromptLogits(const Fixture& f, Backend& backend, int64_t vocab, const std::string& label,
+                        double max_relative_error) {
+  for (size_t p = 0; p < f.prompts.size(); ++p) {
+    const auto& ids = f.prompts[p].ids;
     const std::vector<int32_t> blocks = Blocks(0, 8);
     Batch batch{ids, {{static_cast<int32_t>(ids.size()), 0, blocks, LogitsMode::kAll}}};
-    auto out = f_.backend->Forward(batch);
+    auto out = backend.Forward(batch);
     ASSERT_TRUE(out.ok()) << out.status();
     const std::string name = "prompt_" + std::to_string(p) + ".logits";
-    ExpectClose(out->logits.data(), Reference(f_, name).data(), ids.size(), vocab_, GetParam() + " " + name);
+    ExpectClose(out->logits.data(), Reference(f, name).data(), ids.size(), vocab, label + " " + name,
+                max_relative_error);
   }
+}
+
+TEST_P(GoldenTest, PromptLogitsAtEveryPosition) {
+  ExpectPromptLogits(f_, *f_.backend, vocab_, GetParam(), kMaxRelativeError);
 }
 
 TEST_P(GoldenTest, PromptLogitsWithBf16KvCache) {
   Fixture bf16 = LoadFixture(GetParam(), DType::kBF16);
-  for (size_t p = 0; p < bf16.prompts.size(); ++p) {
-    const auto& ids = bf16.prompts[p].ids;
-    const std::vector<int32_t> blocks = Blocks(0, 8);
-    Batch batch{ids, {{static_cast<int32_t>(ids.size()), 0, blocks, LogitsMode::kAll}}};
-    auto out = bf16.backend->Forward(batch);
-    ASSERT_TRUE(out.ok()) << out.status();
-    const std::string name = "prompt_" + std::to_string(p) + ".logits";
-    ExpectClose(out->logits.data(), Reference(f_, name).data(), ids.size(), vocab_,
-                GetParam() + " " + name + " (bf16 kv)", kMaxRelativeErrorBf16Kv);
-  }
+  ExpectPromptLogits(f_, *bf16.backend, vocab_, GetParam() + " (bf16 kv)", kMaxRelativeErrorBf16Kv);
 }
 
 TEST_P(GoldenTest, GreedyTokensAndDecodeLogits) {

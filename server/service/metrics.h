@@ -1,7 +1,8 @@
 // Prometheus metrics (prometheus-cpp), served as text on their own HTTP port.
 // Names are prefixed switchyard_; labels come only from closed sets (RPC
 // names, status codes, layer and expert indices), never from clients.
-//   switchyard_requests_total{rpc,code}          calls ended, by RPC and status
+//   switchyard_requests_total{rpc,code}          calls ended, by RPC and status (a call
+//                                                whose deadline passed: DEADLINE_EXCEEDED)
 //   switchyard_queue_time_seconds                histogram, receipt to the engine taking it
 //   switchyard_time_to_first_token_seconds       histogram, from receipt
 //   switchyard_inter_token_latency_seconds       histogram, between tokens

@@ -201,6 +201,73 @@ TEST(GrpcServerMetricsTest, PrefixCacheCountersCountTokens) {
   EXPECT_LE(MetricValue(text, "switchyard_kv_blocks_evictable"), cached) << text;
 }
 
+// Calls cut short by their deadline are counted DEADLINE_EXCEEDED, as their
+// clients see them, whether the engine saw the deadline first or the
+// client's reset reached the handler first (the usual order; the rule is
+// CountedStatusCode's, tested on its own); a call its client cancels long
+// before its deadline is counted CANCELLED.
+TEST(GrpcServerMetricsTest, CallsCutShortAreCountedByTheirCause) {
+  std::unique_ptr<engine::Tokenizer> tokenizer = *LoadTokenizer(kMixtral);
+  std::unique_ptr<EngineService> engine = StartEngine(EngineConfig());
+  std::unique_ptr<Metrics> metrics = *Metrics::Start({"127.0.0.1:0"}, *engine);
+  std::unique_ptr<GrpcServer> server = *GrpcServer::Start(LoopbackServerConfig(), *engine, *tokenizer, metrics.get());
+  auto stub = v1::Switchyard::NewStub(grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials()));
+  const Golden g = ReadGolden();
+  v1::GenerateRequest request;
+  request.mutable_token_ids()->mutable_ids()->Add(g.ids.begin(), g.ids.end());
+  request.mutable_stopping()->set_max_tokens(512 - static_cast<int32_t>(g.ids.size()));
+  request.mutable_stopping()->set_ignore_eos(true);
+  {  // Connects the channel first, so that the calls below reach the server.
+    grpc::ClientContext ctx;
+    v1::TokenizeRequest tokenize;
+    tokenize.set_text("The yard");
+    v1::TokenizeResponse tokens;
+    ASSERT_TRUE(stub->Tokenize(&ctx, tokenize, &tokens).ok());
+  }
+  // Shorter than the whole generation (tens of milliseconds).
+  constexpr int kDeadlineCalls = 6;
+  for (int i = 0; i < kDeadlineCalls; ++i) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(2 + 2 * i));
+    v1::GenerateResponse response;
+    ASSERT_EQ(stub->Generate(&ctx, request, &response).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  }
+  // Cancelled after its first chunk, a minute before its deadline; on a busy
+  // machine the generation may end first, so that try proves nothing.
+  bool cancelled = false;
+  for (int attempt = 0; attempt < 5 && !cancelled; ++attempt) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(1));
+    auto reader = stub->GenerateStream(&ctx, request);
+    v1::GenerateStreamResponse msg;
+    ASSERT_TRUE(reader->Read(&msg));
+    ctx.TryCancel();
+    bool ended = false;
+    while (reader->Read(&msg)) ended |= msg.has_end();
+    const grpc::Status st = reader->Finish();
+    cancelled = !ended;
+    if (cancelled) {
+      EXPECT_EQ(st.error_code(), grpc::StatusCode::CANCELLED) << st.error_message();
+    }
+  }
+  ASSERT_TRUE(cancelled) << "every generation finished before its cancellation";
+  // The server counts a call as it sends the status, which may be a moment
+  // after its client gave up: scrape until all are in. A call whose deadline
+  // passed before the server read it is ended by gRPC before any handler
+  // runs, and is not counted at all; on a busy machine that can happen here.
+  const std::string exceeded = "switchyard_requests_total{code=\"DEADLINE_EXCEEDED\",rpc=\"Generate\"}";
+  const std::string cancels = "switchyard_requests_total{code=\"CANCELLED\",rpc=\"GenerateStream\"}";
+  std::string text;
+  for (int i = 0; i < 100; ++i) {
+    text = Scrape(metrics->port());
+    if (MetricValue(text, exceeded) == kDeadlineCalls && MetricValue(text, cancels) == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GE(MetricValue(text, exceeded), 1) << text;
+  EXPECT_EQ(MetricValue(text, "switchyard_requests_total{code=\"CANCELLED\",rpc=\"Generate\"}"), -1) << text;
+  EXPECT_EQ(MetricValue(text, cancels), 1) << text;
+}
+
 // A model with more layers x experts than the cap exports them summed over
 // layers.
 TEST(GrpcServerMetricsTest, TheExpertSeriesCapSumsOverLayers) {

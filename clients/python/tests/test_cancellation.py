@@ -116,6 +116,8 @@ def test_a_deadline_frees_the_blocks_too(client: Client, server: Server) -> None
             list(client.generate_stream([1], timeout=0.01, **LONG))
 
     baseline = cancelled_mid_generation(client, server, run)
-    # DEADLINE_EXCEEDED, or CANCELLED when the client's RST_STREAM for the
-    # deadline arrives before the server's own timer fires.
-    assert baseline.ended_since("DEADLINE_EXCEEDED") + baseline.ended_since("CANCELLED") == 1
+    # DEADLINE_EXCEEDED, also when the client's RST_STREAM for the deadline
+    # arrives before the server's own timer fires (the server counts a
+    # cancellation that close to the deadline as the deadline's).
+    assert baseline.ended_since("DEADLINE_EXCEEDED") == 1
+    assert baseline.ended_since("CANCELLED") == 0

@@ -2,6 +2,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -77,6 +78,12 @@ inline int64_t SlotOffset(const KvLayerView& c, const SequenceSlice& seq, int32_
   return (block * c.block_size + pos % c.block_size) * c.num_kv_heads * c.head_dim;
 }
 
+// The offset of the block that holds `block_start` (a multiple of the block
+// size), at its first slot.
+inline int64_t BlockOffset(const KvLayerView& c, const SequenceSlice& seq, int32_t block_start) {
+  return int64_t{seq.block_table[block_start / c.block_size]} * c.block_size * c.num_kv_heads * c.head_dim;
+}
+
 }  // namespace
 
 std::vector<TokenPlace> PlaceTokens(const Batch& batch) {
@@ -109,6 +116,7 @@ void Attend(const KvLayerView& cache, const Batch& batch, absl::Span<const Token
   const T* v_cache = static_cast<const T*>(cache.v);
   const int32_t d = cache.head_dim;
   const int32_t group = num_heads / cache.num_kv_heads;
+  const int64_t row = int64_t{cache.num_kv_heads} * d;  // one position's K (or V), all heads
   const int64_t work = static_cast<int64_t>(places.size()) * num_heads;
   int64_t macs = 0;  // q·k and p·v over every attended position
   for (const TokenPlace& p : places) macs += 2 * int64_t{p.pos + 1} * num_heads * d;
@@ -126,14 +134,22 @@ void Attend(const KvLayerView& cache, const Batch& batch, absl::Span<const Token
       const float* qh = q + (t * num_heads + h) * d;
       scores.resize(len);
       float max_score = -INFINITY;
-      for (int32_t p = 0; p < len; ++p) {
-        scores[p] = Dot(qh, k_cache + SlotOffset(cache, seq, p) + kvh * d, d) * scale;
-        max_score = std::max(max_score, scores[p]);
+      // Block by block, so that a position's slot is an add, not a division
+      // (which cost more than the 128-element q·k itself).
+      for (int32_t start = 0; start < len; start += cache.block_size) {
+        const T* k = k_cache + BlockOffset(cache, seq, start) + kvh * d;
+        const int32_t end = std::min(len, start + cache.block_size);
+        for (int32_t p = start; p < end; ++p, k += row) {
+          scores[p] = Dot(qh, k, d) * scale;
+          max_score = std::max(max_score, scores[p]);
+        }
       }
       const float denom = ExpShifted(scores.data(), len, max_score);
       std::fill(acc.begin(), acc.end(), 0.f);
-      for (int32_t p = 0; p < len; ++p) {
-        AddScaled(acc.data(), scores[p], v_cache + SlotOffset(cache, seq, p) + kvh * d, d);
+      for (int32_t start = 0; start < len; start += cache.block_size) {
+        const T* v = v_cache + BlockOffset(cache, seq, start) + kvh * d;
+        const int32_t end = std::min(len, start + cache.block_size);
+        for (int32_t p = start; p < end; ++p, v += row) AddScaled(acc.data(), scores[p], v, d);
       }
       float* o = out + (t * num_heads + h) * d;
       for (int32_t i = 0; i < d; ++i) o[i] = acc[i] / denom;

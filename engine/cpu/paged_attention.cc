@@ -22,29 +22,50 @@ inline __m256 Load8(const uint16_t* p) {
 inline float Widen(float v) { return v; }
 inline float Widen(uint16_t v) { return BF16ToFloat(v); }
 
-// q·k in eight lanes with two chains (the scalar loop is one serial chain
-// the compiler may not reorder).
-template <typename T>
-float Dot(const float* a, const T* b, int32_t n) {
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+// The q·k of N query heads of one group (q: N rows of d, one after the
+// other) with one key, widened once for all of them: out[j] = q[j]·k. Per
+// head the arithmetic is the same, in eight lanes with two chains (the scalar
+// loop is one serial chain the compiler may not reorder); across heads, 2·N
+// independent chains keep both FMA ports busy.
+template <int N, typename T>
+void DotHeads(const float* q, const T* k, int32_t d, float* out) {
+  __m256 acc0[N], acc1[N];
+  for (int j = 0; j < N; ++j) acc0[j] = acc1[j] = _mm256_setzero_ps();
   int32_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), Load8(b + i), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), Load8(b + i + 8), acc1);
+  for (; i + 16 <= d; i += 16) {
+    const __m256 k0 = Load8(k + i), k1 = Load8(k + i + 8);
+    for (int j = 0; j < N; ++j) {
+      acc0[j] = _mm256_fmadd_ps(_mm256_loadu_ps(q + j * d + i), k0, acc0[j]);
+      acc1[j] = _mm256_fmadd_ps(_mm256_loadu_ps(q + j * d + i + 8), k1, acc1[j]);
+    }
   }
-  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), Load8(b + i), acc0);
-  float s = HorizontalSum(_mm256_add_ps(acc0, acc1));
-  for (; i < n; ++i) s += a[i] * Widen(b[i]);
-  return s;
+  for (; i + 8 <= d; i += 8) {
+    const __m256 k0 = Load8(k + i);
+    for (int j = 0; j < N; ++j) acc0[j] = _mm256_fmadd_ps(_mm256_loadu_ps(q + j * d + i), k0, acc0[j]);
+  }
+  for (int j = 0; j < N; ++j) {
+    float s = HorizontalSum(_mm256_add_ps(acc0[j], acc1[j]));
+    for (int32_t r = i; r < d; ++r) s += q[j * d + r] * Widen(k[r]);
+    out[j] = s;
+  }
 }
 
-// acc[i] += w · v[i].
-template <typename T>
-void AddScaled(float* acc, float w, const T* v, int32_t n) {
-  const __m256 wv = _mm256_set1_ps(w);
+// acc[j][i] += w[j] · v[i] for N heads (acc: N rows of d), v widened once.
+template <int N, typename T>
+void AddScaledHeads(float* acc, const float* w, const T* v, int32_t d) {
+  __m256 wv[N];
+  for (int j = 0; j < N; ++j) wv[j] = _mm256_set1_ps(w[j]);
   int32_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(acc + i, _mm256_fmadd_ps(wv, Load8(v + i), _mm256_loadu_ps(acc + i)));
-  for (; i < n; ++i) acc[i] += w * Widen(v[i]);
+  for (; i + 8 <= d; i += 8) {
+    const __m256 x = Load8(v + i);
+    for (int j = 0; j < N; ++j) {
+      _mm256_storeu_ps(acc + j * d + i, _mm256_fmadd_ps(wv[j], x, _mm256_loadu_ps(acc + j * d + i)));
+    }
+  }
+  for (; i < d; ++i) {
+    const float x = Widen(v[i]);
+    for (int j = 0; j < N; ++j) acc[j * d + i] += w[j] * x;
+  }
 }
 
 void Store(const float* src, int64_t n, float* dst) { std::memcpy(dst, src, n * sizeof(float)); }
@@ -109,50 +130,90 @@ void WriteKvAs(const KvLayerView& cache, const Batch& batch, absl::Span<const To
   }
 }
 
+// Heads attended together: they share each key and value load. A group
+// larger than this (Qwen3-30B-A3B has 8 heads per kv head) goes in parts.
+constexpr int32_t kMaxHeadsTogether = 4;
+
+// One token's attention for N query heads of one kv head.
+struct HeadsOfOneToken {
+  const SequenceSlice* seq;
+  int32_t len;        // positions [0, len) attended (causal)
+  int32_t kv_head;
+  const float* q;     // N rows of head_dim
+  float* out;         // N rows of head_dim
+};
+
+// Per-thread scratch, reused across items.
+struct AttendScratch {
+  std::vector<float> scores;  // N rows of len
+  std::vector<float> acc;     // N rows of head_dim
+};
+
+template <int N, typename T>
+void AttendHeads(const KvLayerView& cache, const HeadsOfOneToken& w, float scale, AttendScratch& scratch) {
+  const int32_t d = cache.head_dim;
+  const int64_t row = int64_t{cache.num_kv_heads} * d;  // one position's K (or V), all kv heads
+  const int32_t len = w.len;
+  scratch.scores.resize(static_cast<size_t>(N) * len);
+  float* scores = scratch.scores.data();
+  float max_score[N];
+  for (int j = 0; j < N; ++j) max_score[j] = -INFINITY;
+  // Block by block, so that a position's slot is an add, not a division.
+  for (int32_t start = 0; start < len; start += cache.block_size) {
+    const T* k = static_cast<const T*>(cache.k) + BlockOffset(cache, *w.seq, start) + w.kv_head * d;
+    const int32_t end = std::min(len, start + cache.block_size);
+    for (int32_t p = start; p < end; ++p, k += row) {
+      float s[N];
+      DotHeads<N>(w.q, k, d, s);
+      for (int j = 0; j < N; ++j) {
+        scores[j * len + p] = s[j] * scale;
+        max_score[j] = std::max(max_score[j], scores[j * len + p]);
+      }
+    }
+  }
+  float denom[N];
+  for (int j = 0; j < N; ++j) denom[j] = ExpShifted(scores + j * len, len, max_score[j]);
+  scratch.acc.assign(static_cast<size_t>(N) * d, 0.f);
+  for (int32_t start = 0; start < len; start += cache.block_size) {
+    const T* v = static_cast<const T*>(cache.v) + BlockOffset(cache, *w.seq, start) + w.kv_head * d;
+    const int32_t end = std::min(len, start + cache.block_size);
+    for (int32_t p = start; p < end; ++p, v += row) {
+      float weight[N];
+      for (int j = 0; j < N; ++j) weight[j] = scores[j * len + p];
+      AddScaledHeads<N>(scratch.acc.data(), weight, v, d);
+    }
+  }
+  for (int j = 0; j < N; ++j) {
+    for (int32_t i = 0; i < d; ++i) w.out[j * d + i] = scratch.acc[j * d + i] / denom[j];
+  }
+}
+
 template <typename T>
 void Attend(const KvLayerView& cache, const Batch& batch, absl::Span<const TokenPlace> places, const float* q,
             int32_t num_heads, float scale, float* out) {
-  const T* k_cache = static_cast<const T*>(cache.k);
-  const T* v_cache = static_cast<const T*>(cache.v);
   const int32_t d = cache.head_dim;
   const int32_t group = num_heads / cache.num_kv_heads;
-  const int64_t row = int64_t{cache.num_kv_heads} * d;  // one position's K (or V), all heads
-  const int64_t work = static_cast<int64_t>(places.size()) * num_heads;
+  // One item per token and kv head: the group's query heads share its keys.
+  const int64_t work = static_cast<int64_t>(places.size()) * cache.num_kv_heads;
   int64_t macs = 0;  // q·k and p·v over every attended position
   for (const TokenPlace& p : places) macs += 2 * int64_t{p.pos + 1} * num_heads * d;
 #pragma omp parallel if (macs >= kMinParallelMacs)
   {
-    std::vector<float> scores;
-    std::vector<float> acc(d);
-#pragma omp for schedule(dynamic, 4)
+    AttendScratch scratch;
+#pragma omp for schedule(dynamic, 2)
     for (int64_t item = 0; item < work; ++item) {
-      const int64_t t = item / num_heads;
-      const int32_t h = static_cast<int32_t>(item % num_heads);
-      const int32_t kvh = h / group;
-      const SequenceSlice& seq = batch.sequences[places[t].seq];
-      const int32_t len = places[t].pos + 1;  // causal: positions [0, pos]
-      const float* qh = q + (t * num_heads + h) * d;
-      scores.resize(len);
-      float max_score = -INFINITY;
-      // Block by block, so that a position's slot is an add, not a division
-      // (which cost more than the 128-element q·k itself).
-      for (int32_t start = 0; start < len; start += cache.block_size) {
-        const T* k = k_cache + BlockOffset(cache, seq, start) + kvh * d;
-        const int32_t end = std::min(len, start + cache.block_size);
-        for (int32_t p = start; p < end; ++p, k += row) {
-          scores[p] = Dot(qh, k, d) * scale;
-          max_score = std::max(max_score, scores[p]);
+      const int64_t t = item / cache.num_kv_heads;
+      const int32_t kvh = static_cast<int32_t>(item % cache.num_kv_heads);
+      for (int32_t first = 0; first < group; first += kMaxHeadsTogether) {
+        const int64_t h = t * num_heads + int64_t{kvh} * group + first;
+        const HeadsOfOneToken w{&batch.sequences[places[t].seq], places[t].pos + 1, kvh, q + h * d, out + h * d};
+        switch (std::min(kMaxHeadsTogether, group - first)) {
+          case 4: AttendHeads<4, T>(cache, w, scale, scratch); break;
+          case 3: AttendHeads<3, T>(cache, w, scale, scratch); break;
+          case 2: AttendHeads<2, T>(cache, w, scale, scratch); break;
+          default: AttendHeads<1, T>(cache, w, scale, scratch); break;
         }
       }
-      const float denom = ExpShifted(scores.data(), len, max_score);
-      std::fill(acc.begin(), acc.end(), 0.f);
-      for (int32_t start = 0; start < len; start += cache.block_size) {
-        const T* v = v_cache + BlockOffset(cache, seq, start) + kvh * d;
-        const int32_t end = std::min(len, start + cache.block_size);
-        for (int32_t p = start; p < end; ++p, v += row) AddScaled(acc.data(), scores[p], v, d);
-      }
-      float* o = out + (t * num_heads + h) * d;
-      for (int32_t i = 0; i < d; ++i) o[i] = acc[i] / denom;
     }
   }
 }

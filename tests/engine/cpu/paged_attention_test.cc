@@ -5,26 +5,28 @@
 #include <cmath>
 #include <numeric>
 #include <random>
+#include <string>
+#include <tuple>
 
 namespace switchyard::engine::cpu {
 namespace {
 
 // A head size that leaves a tail past the eight-lane loops.
-constexpr int32_t kBlock = 4, kBlocks = 32, kHeads = 4, kKvHeads = 2, kDim = 20;
+constexpr int32_t kBlock = 4, kBlocks = 32, kKvHeads = 2, kDim = 20;
 
 // Plain causal GQA attention over one contiguous sequence.
 std::vector<float> Reference(const std::vector<float>& q, const std::vector<float>& k, const std::vector<float>& v,
-                             int32_t len, int32_t first, int32_t count) {
-  std::vector<float> out(count * kHeads * kDim);
+                             int32_t num_heads, int32_t first, int32_t count) {
+  std::vector<float> out(count * num_heads * kDim);
   for (int32_t t = 0; t < count; ++t) {
     const int32_t pos = first + t;
-    for (int32_t h = 0; h < kHeads; ++h) {
-      const int32_t kvh = h / (kHeads / kKvHeads);
+    for (int32_t h = 0; h < num_heads; ++h) {
+      const int32_t kvh = h / (num_heads / kKvHeads);
       std::vector<double> s(pos + 1);
       double mx = -1e30, z = 0;
       for (int32_t p = 0; p <= pos; ++p) {
         s[p] = 0;
-        for (int32_t i = 0; i < kDim; ++i) s[p] += q[(pos * kHeads + h) * kDim + i] * k[(p * kKvHeads + kvh) * kDim + i];
+        for (int32_t i = 0; i < kDim; ++i) s[p] += q[(pos * num_heads + h) * kDim + i] * k[(p * kKvHeads + kvh) * kDim + i];
         s[p] /= std::sqrt(double(kDim));
         mx = std::max(mx, s[p]);
       }
@@ -32,7 +34,7 @@ std::vector<float> Reference(const std::vector<float>& q, const std::vector<floa
       for (int32_t i = 0; i < kDim; ++i) {
         double acc = 0;
         for (int32_t p = 0; p <= pos; ++p) acc += s[p] / z * v[(p * kKvHeads + kvh) * kDim + i];
-        out[(t * kHeads + h) * kDim + i] = static_cast<float>(acc);
+        out[(t * num_heads + h) * kDim + i] = static_cast<float>(acc);
       }
     }
   }
@@ -42,11 +44,13 @@ std::vector<float> Reference(const std::vector<float>& q, const std::vector<floa
 // Two sequences with scattered blocks, run as a prefill chunk, a second chunk
 // and decode steps mixed in one flat batch, against contiguous attention. A
 // BF16 cache is compared with the reference on the same rounded K and V, so
-// the bound is the same.
-class PagedAttentionTest : public ::testing::TestWithParam<DType> {};
+// the bound is the same. Query heads per kv head: 1 (no grouping), 2, 3, and
+// 8 and 6, which the kernel takes in parts of at most four.
+class PagedAttentionTest : public ::testing::TestWithParam<std::tuple<DType, int32_t>> {};
 
 TEST_P(PagedAttentionTest, ChunkedMixedBatchMatchesContiguous) {
-  const DType element = GetParam();
+  const auto [element, group] = GetParam();
+  const int32_t num_heads = kKvHeads * group;
   std::mt19937 rng(1);
   std::normal_distribution<float> normal;
   const size_t cache_elements = kBlocks * kBlock * kKvHeads * kDim;
@@ -65,7 +69,7 @@ TEST_P(PagedAttentionTest, ChunkedMixedBatchMatchesContiguous) {
       free_blocks.pop_back();
     }
     for (auto* vec : {&q[s], &k[s], &v[s]}) {
-      const int heads = vec == &q[s] ? kHeads : kKvHeads;
+      const int heads = vec == &q[s] ? num_heads : kKvHeads;
       vec->resize(lens[s] * heads * kDim);
       for (float& x : *vec) x = normal(rng);
       if (vec != &q[s] && element == DType::kBF16) {
@@ -86,17 +90,17 @@ TEST_P(PagedAttentionTest, ChunkedMixedBatchMatchesContiguous) {
       auto append = [&](std::vector<float>& dst, const std::vector<float>& src, int heads) {
         dst.insert(dst.end(), src.begin() + c.first * heads * kDim, src.begin() + (c.first + c.count) * heads * kDim);
       };
-      append(bq, q[c.s], kHeads);
+      append(bq, q[c.s], num_heads);
       append(bk, k[c.s], kKvHeads);
       append(bv, v[c.s], kKvHeads);
     }
     const std::vector<TokenPlace> places = PlaceTokens(batch);
     WriteKv(cache, batch, places, bk.data(), bv.data());
     std::vector<float> out(bq.size());
-    PagedAttention(cache, batch, places, bq.data(), kHeads, 1.0f / std::sqrt(float(kDim)), out.data());
+    PagedAttention(cache, batch, places, bq.data(), num_heads, 1.0f / std::sqrt(float(kDim)), out.data());
     size_t offset = 0;
     for (const Chunk& c : step) {
-      const std::vector<float> ref = Reference(q[c.s], k[c.s], v[c.s], lens[c.s], c.first, c.count);
+      const std::vector<float> ref = Reference(q[c.s], k[c.s], v[c.s], num_heads, c.first, c.count);
       for (size_t i = 0; i < ref.size(); ++i) {
         ASSERT_NEAR(out[offset + i], ref[i], 1e-5) << "seq " << c.s << " chunk at " << c.first << " elem " << i;
       }
@@ -105,8 +109,13 @@ TEST_P(PagedAttentionTest, ChunkedMixedBatchMatchesContiguous) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Elements, PagedAttentionTest, ::testing::Values(DType::kF32, DType::kBF16),
-                         [](const auto& info) { return std::string(DTypeName(info.param)); });
+INSTANTIATE_TEST_SUITE_P(ElementsAndGroups, PagedAttentionTest,
+                         ::testing::Combine(::testing::Values(DType::kF32, DType::kBF16),
+                                            ::testing::Values(1, 2, 3, 6, 8)),
+                         [](const auto& info) {
+                           return std::string(DTypeName(std::get<0>(info.param))) + "_group" +
+                                  std::to_string(std::get<1>(info.param));
+                         });
 
 }  // namespace
 }  // namespace switchyard::engine::cpu

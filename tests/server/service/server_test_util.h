@@ -1,5 +1,6 @@
 // Shared by the in-process server tests: the Mixtral fixture and its golden
-// prompt, an engine started and loaded, health checks and a metrics scrape.
+// prompt, an engine started and loaded, health checks, a metrics scrape and a
+// stream cancelled mid-generation.
 #pragma once
 
 #include <arpa/inet.h>
@@ -9,6 +10,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <memory>
 #include <string>
@@ -21,6 +23,7 @@
 #include "nlohmann/json.hpp"
 #include "server/service/engine_service.h"
 #include "server/service/grpc_server.h"
+#include "switchyard/v1/switchyard.grpc.pb.h"
 
 namespace switchyard::server {
 
@@ -118,6 +121,37 @@ inline std::string Scrape(int port) {
   }
   close(fd);
   return response;
+}
+
+// Starts `request` as a stream (a minute's deadline), cancels it after its
+// first chunk and reads to the end; true once a cancellation ended a stream
+// (CANCELLED, no end message). A whole generation takes tens of
+// milliseconds, so on a busy machine it may end before the cancellation
+// arrives, and that try proves nothing: up to five tries, each followed by
+// `after_each_try` (e.g. checking that every KV block is free again).
+inline bool CancelAStreamMidGeneration(v1::Switchyard::Stub& stub, const v1::GenerateRequest& request,
+                                       const std::function<void()>& after_each_try = [] {}) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(1));
+    auto reader = stub.GenerateStream(&ctx, request);
+    v1::GenerateStreamResponse msg;
+    const bool first_chunk = reader->Read(&msg) && msg.has_chunk();
+    ctx.TryCancel();
+    bool ended = false;
+    while (reader->Read(&msg)) ended |= msg.has_end();
+    const grpc::Status st = reader->Finish();
+    after_each_try();
+    if (!first_chunk) {
+      ADD_FAILURE() << "the stream sent no chunk: " << st.error_code() << " " << st.error_message();
+      return false;
+    }
+    if (!ended) {
+      EXPECT_EQ(st.error_code(), grpc::StatusCode::CANCELLED) << st.error_message();
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace switchyard::server

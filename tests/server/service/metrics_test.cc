@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -23,27 +24,40 @@
 namespace switchyard::server {
 namespace {
 
-TEST(GrpcServerMetricsTest, MetricsHaveCallsLatenciesAndExpertTokens) {
+// Scrapes until `done` holds for the text, or for 2 s; the last scrape. The
+// engine publishes its counters after the step whose output ended a call,
+// and a call is counted as its status is sent: either can trail the reply.
+std::string ScrapeUntil(int port, const std::function<bool(const std::string&)>& done) {
+  std::string text = Scrape(port);
+  for (int i = 0; i < 200 && !done(text); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    text = Scrape(port);
+  }
+  return text;
+}
+
+// An engine on the Mixtral fixture, its metrics and a gRPC server, started
+// in that order and stopped in the reverse one.
+struct ServerWithMetrics {
   std::unique_ptr<engine::Tokenizer> tokenizer = *LoadTokenizer(kMixtral);
   std::unique_ptr<EngineService> engine = StartEngine(EngineConfig());
   std::unique_ptr<Metrics> metrics = *Metrics::Start({"127.0.0.1:0"}, *engine);
-  GrpcServerConfig c = LoopbackServerConfig();
-  std::unique_ptr<GrpcServer> server = *GrpcServer::Start(c, *engine, *tokenizer, metrics.get());
-  auto stub = v1::Switchyard::NewStub(grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials()));
+  std::unique_ptr<GrpcServer> server = *GrpcServer::Start(LoopbackServerConfig(), *engine, *tokenizer, metrics.get());
+  std::unique_ptr<v1::Switchyard::Stub> stub =
+      v1::Switchyard::NewStub(grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials()));
+};
+
+TEST(GrpcServerMetricsTest, MetricsHaveCallsLatenciesAndExpertTokens) {
+  const ServerWithMetrics served;
   v1::GenerateRequest request;
   request.set_text(ReadGolden().text);
   request.mutable_stopping()->set_max_tokens(8);
   grpc::ClientContext ctx;
   v1::GenerateResponse response;
-  ASSERT_TRUE(stub->Generate(&ctx, request, &response).ok());
-  // The engine publishes its counters after the step whose output ended the
-  // call, so the reply can arrive first: scrape until they show it.
-  std::string text;
-  for (int i = 0; i < 200; ++i) {
-    text = Scrape(metrics->port());
-    if (text.find("switchyard_generated_tokens_total 9\n") != std::string::npos) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  ASSERT_TRUE(served.stub->Generate(&ctx, request, &response).ok());
+  const std::string text = ScrapeUntil(served.metrics->port(), [](const std::string& scrape) {
+    return scrape.find("switchyard_generated_tokens_total 9\n") != std::string::npos;
+  });
   for (const char* expected : {
            "switchyard_requests_total{code=\"OK\",rpc=\"Generate\"}",
            "switchyard_time_to_first_token_seconds_count",
@@ -95,11 +109,7 @@ double MetricValue(const std::string& text, const std::string& sample) {
 // The prefix cache's counters are in tokens and its gauges in blocks: the
 // same prompt twice is looked up twice, and found the second time.
 TEST(GrpcServerMetricsTest, PrefixCacheCountersCountTokens) {
-  std::unique_ptr<engine::Tokenizer> tokenizer = *LoadTokenizer(kMixtral);
-  std::unique_ptr<EngineService> engine = StartEngine(EngineConfig());
-  std::unique_ptr<Metrics> metrics = *Metrics::Start({"127.0.0.1:0"}, *engine);
-  std::unique_ptr<GrpcServer> server = *GrpcServer::Start(LoopbackServerConfig(), *engine, *tokenizer, metrics.get());
-  auto stub = v1::Switchyard::NewStub(grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials()));
+  const ServerWithMetrics served;
   const Golden g = ReadGolden();  // 25 tokens: one full 16-token block to share
   v1::GenerateRequest request;
   request.mutable_token_ids()->mutable_ids()->Add(g.ids.begin(), g.ids.end());
@@ -107,15 +117,11 @@ TEST(GrpcServerMetricsTest, PrefixCacheCountersCountTokens) {
   for (int i = 0; i < 2; ++i) {
     grpc::ClientContext ctx;
     v1::GenerateResponse response;
-    ASSERT_TRUE(stub->Generate(&ctx, request, &response).ok());
+    ASSERT_TRUE(served.stub->Generate(&ctx, request, &response).ok());
   }
-  // Published after the step whose output ended the call: scrape until in.
-  std::string text;
-  for (int i = 0; i < 200; ++i) {
-    text = Scrape(metrics->port());
-    if (MetricValue(text, "switchyard_prefix_cache_hits_tokens_total") >= 16) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  const std::string text = ScrapeUntil(served.metrics->port(), [](const std::string& scrape) {
+    return MetricValue(scrape, "switchyard_prefix_cache_hits_tokens_total") >= 16;
+  });
   const double queries = MetricValue(text, "switchyard_prefix_cache_queries_tokens_total");
   const double hits = MetricValue(text, "switchyard_prefix_cache_hits_tokens_total");
   EXPECT_GE(queries, 2 * (static_cast<double>(g.ids.size()) - 1)) << text;
@@ -133,11 +139,7 @@ TEST(GrpcServerMetricsTest, PrefixCacheCountersCountTokens) {
 // CountedStatusCode's, tested on its own); a call its client cancels long
 // before its deadline is counted CANCELLED.
 TEST(GrpcServerMetricsTest, CallsCutShortAreCountedByTheirCause) {
-  std::unique_ptr<engine::Tokenizer> tokenizer = *LoadTokenizer(kMixtral);
-  std::unique_ptr<EngineService> engine = StartEngine(EngineConfig());
-  std::unique_ptr<Metrics> metrics = *Metrics::Start({"127.0.0.1:0"}, *engine);
-  std::unique_ptr<GrpcServer> server = *GrpcServer::Start(LoopbackServerConfig(), *engine, *tokenizer, metrics.get());
-  auto stub = v1::Switchyard::NewStub(grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials()));
+  const ServerWithMetrics served;
   const Golden g = ReadGolden();
   v1::GenerateRequest request;
   request.mutable_token_ids()->mutable_ids()->Add(g.ids.begin(), g.ids.end());
@@ -148,7 +150,7 @@ TEST(GrpcServerMetricsTest, CallsCutShortAreCountedByTheirCause) {
     v1::TokenizeRequest tokenize;
     tokenize.set_text("The yard");
     v1::TokenizeResponse tokens;
-    ASSERT_TRUE(stub->Tokenize(&ctx, tokenize, &tokens).ok());
+    ASSERT_TRUE(served.stub->Tokenize(&ctx, tokenize, &tokens).ok());
   }
   // Shorter than the whole generation (tens of milliseconds).
   constexpr int kDeadlineCalls = 6;
@@ -156,22 +158,19 @@ TEST(GrpcServerMetricsTest, CallsCutShortAreCountedByTheirCause) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(2 + 2 * i));
     v1::GenerateResponse response;
-    ASSERT_EQ(stub->Generate(&ctx, request, &response).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+    ASSERT_EQ(served.stub->Generate(&ctx, request, &response).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   }
   // Cancelled after its first chunk, a minute before its deadline.
-  ASSERT_TRUE(CancelAStreamMidGeneration(*stub, request)) << "every generation finished before its cancellation";
+  ASSERT_TRUE(CancelAStreamMidGeneration(*served.stub, request)) << "every generation finished before its cancellation";
   // The server counts a call as it sends the status, which may be a moment
   // after its client gave up: scrape until all are in. A call whose deadline
   // passed before the server read it is ended by gRPC before any handler
   // runs, and is not counted at all; on a busy machine that can happen here.
   const std::string exceeded = "switchyard_requests_total{code=\"DEADLINE_EXCEEDED\",rpc=\"Generate\"}";
   const std::string cancels = "switchyard_requests_total{code=\"CANCELLED\",rpc=\"GenerateStream\"}";
-  std::string text;
-  for (int i = 0; i < 100; ++i) {
-    text = Scrape(metrics->port());
-    if (MetricValue(text, exceeded) == kDeadlineCalls && MetricValue(text, cancels) == 1) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  const std::string text = ScrapeUntil(served.metrics->port(), [&](const std::string& scrape) {
+    return MetricValue(scrape, exceeded) == kDeadlineCalls && MetricValue(scrape, cancels) == 1;
+  });
   EXPECT_GE(MetricValue(text, exceeded), 1) << text;
   EXPECT_EQ(MetricValue(text, "switchyard_requests_total{code=\"CANCELLED\",rpc=\"Generate\"}"), -1) << text;
   EXPECT_EQ(MetricValue(text, cancels), 1) << text;

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
 #include "inference/grpc_service.grpc.pb.h"
 #include "server/generate_command.h"
@@ -55,11 +56,11 @@ class KServeTest : public ::testing::Test {
   static std::string Prompt() { return ReadGolden().text; }
 
   // switchyard.v1 Generate's greedy text for the prompt: the reference.
-  std::string GenerateText(int32_t* prompt_tokens = nullptr) {
+  std::string GenerateText(int32_t* prompt_tokens = nullptr, int32_t max_tokens = kTokens) {
     v1::GenerateRequest r;
     r.set_text(Prompt());
     r.mutable_sampling()->set_temperature(0);
-    r.mutable_stopping()->set_max_tokens(kTokens);
+    r.mutable_stopping()->set_max_tokens(max_tokens);
     r.mutable_stopping()->set_ignore_eos(true);
     grpc::ClientContext ctx;
     v1::GenerateResponse response;
@@ -231,11 +232,19 @@ TEST_F(KServeTest, UnaryGreedyTextIsGeneratesText) {
             (std::vector<int64_t>{1, 1}));
 }
 
+// Long enough that the deltas cannot all be coalesced into one response: the
+// stream keeps one write in flight, and 12 tokens (about a millisecond) can
+// all be generated while a busy machine delays the first write.
+constexpr int kStreamTokens = 300;
+
 TEST_F(KServeTest, StreamedDeltasAddUpToGeneratesText) {
-  const std::string expected = GenerateText();
+  const std::string expected = GenerateText(nullptr, kStreamTokens);
   grpc::ClientContext ctx;
   auto stream = stub_->ModelStreamInfer(&ctx);
-  RequestBuilder b = Greedy();
+  RequestBuilder b;
+  b.request().set_model_name("mixtral");
+  b.Prompt(Prompt()).Bytes("sampling_parameters",
+                           {absl::StrCat(R"({"temperature": 0, "max_tokens": )", kStreamTokens, R"(, "ignore_eos": true})")});
   b.request().set_id("s-1");
   b.Bool("stream", true).Bool("return_num_output_tokens", true).Bool("return_finish_reason", true);
   ASSERT_TRUE(stream->Write(b.Build()));
@@ -257,7 +266,7 @@ TEST_F(KServeTest, StreamedDeltasAddUpToGeneratesText) {
     EXPECT_EQ(BytesOutput(r, "finish_reason"), std::vector<std::string>{"None"});
   }
   EXPECT_EQ(text, expected);
-  EXPECT_EQ(tokens, static_cast<uint32_t>(kTokens));
+  EXPECT_EQ(tokens, static_cast<uint32_t>(kStreamTokens));
   EXPECT_GT(responses, 1);
   stream->WritesDone();
   EXPECT_FALSE(stream->Read(&msg));
